@@ -1,0 +1,160 @@
+"""The ``dlmath`` command: the instructor's pipeline on top of nbgrader's Python API.
+
+Exit codes: 0 success; 1 the work ran but something needs attention (a submission could
+not be graded, a score differs from expectations); 2 bad usage or a broken course setup.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from nbgrader.api import Gradebook
+from nbgrader.plugins import CsvExportPlugin
+
+from dlmath.course import CourseError, assignment_ids, check_assignment, find_course_root, open_api
+from dlmath.grading import grade
+from dlmath.progress import Progress
+from dlmath.reports import student_table, test_table
+
+EXIT_OK, EXIT_ATTENTION, EXIT_USAGE = 0, 1, 2
+
+
+def _assignments(course: Path, requested: list[str]) -> list[str]:
+    for assignment in requested:
+        check_assignment(course, assignment)
+    return requested or assignment_ids(course)
+
+
+def cmd_release(args: argparse.Namespace) -> int:
+    """Generate the student version of each assignment into release/."""
+    api = open_api(args.course)
+    failed = 0
+    for assignment in _assignments(args.course, args.assignments):
+        outcome = api.generate_assignment(assignment, force=True, create=True)
+        if not outcome["success"]:
+            failed += 1
+            print(f"{assignment}: release failed\n{outcome.get('log', '')}", file=sys.stderr)
+    return EXIT_ATTENTION if failed else EXIT_OK
+
+
+def cmd_grade(args: argparse.Namespace) -> int:
+    """Autograde submissions and print a summary."""
+    api = open_api(args.course)
+    assignments = _assignments(args.course, args.assignments)
+    results = grade(api, args.course, assignments, students=args.student or None,
+                    force=args.force, progress=Progress())
+    if not results:
+        print("No submissions found in submitted/<student>/<assignment>/: nothing to grade.",
+              file=sys.stderr)
+        return EXIT_ATTENTION
+    with Gradebook(api.coursedir.db_url) as gradebook:
+        names = {s.id: " ".join(filter(None, [s.first_name, s.last_name]))
+                 for s in gradebook.students}
+    print(student_table(results, names, assignments))
+    print()
+    print(test_table(results))
+    failures = [r for r in results if not r.ok]
+    for result in failures:
+        first_line = (result.error.strip().splitlines() or ["unknown error"])[-1]
+        print(f"NOT GRADED: {result.student} {result.assignment}: {first_line}", file=sys.stderr)
+    return EXIT_ATTENTION if failures else EXIT_OK
+
+
+def cmd_feedback(args: argparse.Namespace) -> int:
+    """Write HTML feedback for every autograded submission."""
+    api = open_api(args.course)
+    failed = 0
+    for assignment in _assignments(args.course, args.assignments):
+        outcome = api.generate_feedback(assignment)
+        if not outcome["success"]:
+            failed += 1
+            print(f"{assignment}: feedback failed\n{outcome.get('error')}", file=sys.stderr)
+    return EXIT_ATTENTION if failed else EXIT_OK
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    """Export the gradebook as nbgrader's CSV."""
+    api = open_api(args.course)
+    with Gradebook(api.coursedir.db_url) as gradebook:
+        CsvExportPlugin(to=str(args.to)).export(gradebook)
+    return EXIT_OK
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    """Grade a simulated class end to end in a throwaway course folder."""
+    from dlmath.demo import run_demo
+
+    workdir = args.workdir or args.course / ".demo"
+    return run_demo(args.course, workdir, n_students=args.students)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser for ``dlmath`` and its subcommands."""
+    parser = argparse.ArgumentParser(
+        prog="dlmath",
+        description="Run the Mathematics of Deep Learning course: release assignments, "
+                    "autograde submissions, write feedback and export grades. Works on the "
+                    "nbgrader course folder that holds nbgrader_config.py.",
+        epilog="Exit codes: 0 success, 1 finished but needs attention, 2 usage or setup error.")
+    parser.add_argument("--course", type=Path, default=None,
+                        help="course folder (default: the one containing the current "
+                             "directory, else this repository)")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def add(name: str, func, help_text: str) -> argparse.ArgumentParser:  # noqa: ANN001
+        sub = commands.add_parser(name, help=help_text, description=help_text)
+        sub.set_defaults(func=func)
+        return sub
+
+    release = add("release", cmd_release,
+                  "Generate the student version of assignments from source/ into release/.")
+    release.add_argument("assignments", nargs="*", metavar="ASSIGNMENT",
+                         help="assignment ids (default: all)")
+
+    grade_parser = add("grade", cmd_grade,
+                       "Autograde the submissions in submitted/ and print per-student and "
+                       "per-test summaries.")
+    grade_parser.add_argument("assignments", nargs="*", metavar="ASSIGNMENT",
+                              help="assignment ids (default: all)")
+    grade_parser.add_argument("--student", action="append", metavar="ID",
+                              help="grade only this student (repeatable)")
+    grade_parser.add_argument("--no-force", dest="force", action="store_false",
+                              help="skip submissions that are already autograded")
+
+    feedback = add("feedback", cmd_feedback,
+                   "Write HTML feedback for autograded submissions into feedback/.")
+    feedback.add_argument("assignments", nargs="*", metavar="ASSIGNMENT",
+                          help="assignment ids (default: all)")
+
+    export = add("export", cmd_export, "Export all grades as nbgrader's CSV.")
+    export.add_argument("--to", type=Path, default=Path("grades.csv"),
+                        help="output file (default: grades.csv)")
+
+    demo = add("demo", cmd_demo,
+               "Release, simulate a class, autograde, write feedback, export and summarise, "
+               "in a throwaway course folder (default: .demo/ in the course).")
+    demo.add_argument("--students", type=int, default=36, help="class size (default: 36)")
+    demo.add_argument("--workdir", type=Path, default=None,
+                      help="folder to build the simulated course in (it is replaced)")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``dlmath`` command."""
+    args = build_parser().parse_args(argv)
+    try:
+        args.course = find_course_root(args.course)
+        return args.func(args)
+    except CourseError as error:
+        print(f"dlmath: error: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("dlmath: interrupted; graded submissions are kept in the gradebook.",
+              file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,91 @@
+"""The course directory: where it is, its nbgrader configuration, and nbgrader's API on it."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from pathlib import Path
+
+from nbgrader.apps import NbGraderAPI
+from nbgrader.coursedir import CourseDirectory
+from traitlets.config import Config
+from traitlets.config.loader import PyFileConfigLoader
+
+CONFIG_FILE = "nbgrader_config.py"
+
+
+class CourseError(Exception):
+    """A problem with the course directory that the user can fix; the message says how."""
+
+
+def repository_root() -> Path:
+    """The checkout this package was installed from (editable install), holding the course."""
+    return Path(__file__).resolve().parents[1]
+
+
+def find_course_root(start: Path | None = None) -> Path:
+    """The nearest directory at or above ``start`` (default: the cwd) with nbgrader_config.py.
+
+    Falls back to the repository this package lives in, so ``dlmath`` works from anywhere
+    inside or outside the checkout.
+    """
+    here = (start or Path.cwd()).resolve()
+    for candidate in (here, *here.parents):
+        if (candidate / CONFIG_FILE).is_file() and (candidate / "source").is_dir():
+            return candidate
+    fallback = repository_root()
+    if (fallback / CONFIG_FILE).is_file():
+        return fallback
+    raise CourseError(
+        f"no course found: no {CONFIG_FILE} with a source/ folder at or above {here}. "
+        "Run dlmath from inside the course repository or pass --course DIR."
+    )
+
+
+def load_config(course_root: Path) -> Config:
+    """Load the course's nbgrader_config.py, rooted at ``course_root``."""
+    config_path = course_root / CONFIG_FILE
+    if not config_path.is_file():
+        raise CourseError(f"{config_path} is missing: copy it from the course repository.")
+    config = PyFileConfigLoader(CONFIG_FILE, path=str(course_root)).load_config()
+    config.CourseDirectory.root = str(course_root)
+    return config
+
+
+def open_api(course_root: Path, extra: Config | None = None) -> NbGraderAPI:
+    """nbgrader's Python API on the course, configured exactly as the nbgrader CLI would be."""
+    # nbgrader creates a new gradebook by running the `alembic` command, which lives next to
+    # this interpreter; make it findable when dlmath is run as .venv/bin/dlmath without
+    # activating the virtual environment.
+    bin_dir = str(Path(sys.executable).parent)
+    if bin_dir not in os.environ.get("PATH", "").split(os.pathsep):
+        os.environ["PATH"] = bin_dir + os.pathsep + os.environ.get("PATH", "")
+    config = load_config(course_root)
+    if extra is not None:
+        config.merge(extra)
+    coursedir = CourseDirectory(config=config)
+    return NbGraderAPI(coursedir=coursedir, config=config)
+
+
+def assignment_ids(course_root: Path) -> list[str]:
+    """The assignments in ``source/``, in course order."""
+    source = course_root / "source"
+    return sorted(p.name for p in source.iterdir() if (p / f"{p.name}.ipynb").is_file())
+
+
+def check_assignment(course_root: Path, assignment: str) -> None:
+    """Raise a CourseError naming the valid assignments if ``assignment`` is unknown."""
+    known = assignment_ids(course_root)
+    if assignment not in known:
+        raise CourseError(f"unknown assignment {assignment!r}; the course has: {', '.join(known)}")
+
+
+def copy_course(course_root: Path, destination: Path) -> Path:
+    """Copy the course's config and sources into a fresh course directory ``destination``."""
+    if destination.exists():
+        shutil.rmtree(destination)
+    destination.mkdir(parents=True)
+    shutil.copy2(course_root / CONFIG_FILE, destination / CONFIG_FILE)
+    shutil.copytree(course_root / "source", destination / "source")
+    return destination

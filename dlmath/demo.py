@@ -1,0 +1,127 @@
+"""``dlmath demo``: release, simulate a class, autograde, feedback, export, summarise.
+
+The class is built from the grader's own self-test variants (reference, blank, plausible
+mistakes, valid alternatives), so every simulated student has a known expected score and
+the demo checks that the grader gave exactly that.
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from nbgrader.api import Gradebook
+from nbgrader.plugins import CsvExportPlugin
+
+from dlmath.course import CourseError, assignment_ids, copy_course, open_api
+from dlmath.grading import SubmissionResult, grade
+from dlmath.progress import Progress
+from dlmath.reports import student_table, test_table
+from dlmath.variants import Variant, load_variants, write_submission
+
+# Realistic, deliberately awkward names: accents, apostrophes, hyphens, particles.
+NAMES = [
+    ("Amara", "Okafor"), ("Lukas", "Müller"), ("Sofia", "García"), ("Wei", "Zhang"),
+    ("Aoife", "O'Brien"), ("Mateus", "Costa"), ("Priya", "Raghunathan"), ("Jonas", "Lindqvist"),
+    ("Fatima", "Al-Sayed"), ("Noah", "Kowalski"), ("Chloé", "Lefèvre"), ("Kwame", "Mensah"),
+    ("Yuki", "Tanaka"), ("Elena", "Popescu"), ("Diego", "Hernández"), ("Ingrid", "Haugen"),
+    ("Arjun", "Mehta"), ("Zeynep", "Yılmaz"), ("Liam", "van der Berg"), ("Mei", "Lin"),
+    ("Oluwaseun", "Adeyemi"), ("Hannah", "Schmidt"), ("Rafael", "Nunes"), ("Sara", "Nyström"),
+    ("Tomás", "Ó Súilleabháin"), ("Leila", "Haddad"), ("Marek", "Dvořák"), ("Ana", "Silva"),
+    ("Kenji", "Watanabe"), ("Isabel", "Martín-Ruiz"), ("David", "Cohen"), ("Nadia", "Rahman"),
+    ("Emil", "Johansson"), ("Grace", "Mwangi"), ("Pierre", "Dubois"), ("Hye-jin", "Park"),
+]
+
+
+@dataclass(frozen=True)
+class SimulatedStudent:
+    """A student of the simulated class."""
+
+    student_id: str
+    first_name: str
+    last_name: str
+
+    @property
+    def email(self) -> str:
+        """A plausible university address."""
+        return f"{self.student_id}@students.example.edu"
+
+
+def simulated_class(n_students: int) -> list[SimulatedStudent]:
+    """``n_students`` students with realistic names and ids (names repeat beyond the list)."""
+    return [SimulatedStudent(f"s26{i + 1:05d}", *NAMES[i % len(NAMES)])
+            for i in range(n_students)]
+
+
+def assign_variants(students: list[SimulatedStudent], variants: list[Variant]) -> dict[str, Variant]:
+    """Give every variant to at least one student (when there are enough), cycling after that."""
+    cycle = itertools.cycle(variants)
+    return {student.student_id: next(cycle) for student in students}
+
+
+def expected_mismatches(results: list[SubmissionResult],
+                        plan: dict[tuple[str, str], Variant]) -> list[str]:
+    """Submissions whose per-cell scores differ from what their variant must score."""
+    problems = []
+    for result in results:
+        variant = plan[(result.student, result.assignment)]
+        if not result.ok:
+            problems.append(f"{result.student} {result.assignment}: not graded ({result.error})")
+            continue
+        for cell in (c for c in result.cells if c.autograded):
+            lost = "*" in variant.lost_cells or cell.name in variant.lost_cells
+            want = 0.0 if lost else cell.max_score
+            if cell.score != want:
+                problems.append(f"{result.student} {result.assignment} [{variant.name}] "
+                                f"{cell.name}: {cell.score:g} points, expected {want:g}")
+    return problems
+
+
+def run_demo(repo_root: Path, workdir: Path, n_students: int = 36) -> int:
+    """Run the whole pipeline on a simulated class in ``workdir``; return the exit code."""
+    started = time.monotonic()
+    course = copy_course(repo_root, workdir)
+    api = open_api(course)
+    assignments = assignment_ids(course)
+    for assignment in assignments:
+        outcome = api.generate_assignment(assignment, force=True, create=True)
+        if not outcome["success"]:
+            raise CourseError(f"releasing {assignment} failed:\n{outcome.get('error')}")
+
+    students = simulated_class(n_students)
+    plan: dict[tuple[str, str], Variant] = {}
+    with Gradebook(api.coursedir.db_url) as gradebook:
+        for student in students:
+            gradebook.update_or_create_student(student.student_id, first_name=student.first_name,
+                                               last_name=student.last_name, email=student.email)
+    for offset, assignment in enumerate(assignments):
+        variants = load_variants(repo_root / "grader_tests" / "variants", assignment)
+        rotated = variants[offset % len(variants):] + variants[:offset % len(variants)]
+        for student_id, variant in assign_variants(students, rotated).items():
+            write_submission(course, student_id, variant)
+            plan[(student_id, assignment)] = variant
+
+    results = grade(api, course, assignments, progress=Progress())
+    for assignment in assignments:
+        api.generate_feedback(assignment)
+    grades_csv = course / "grades.csv"
+    with Gradebook(api.coursedir.db_url) as gradebook:
+        CsvExportPlugin(to=str(grades_csv)).export(gradebook)
+
+    names = {s.student_id: f"{s.first_name} {s.last_name}" for s in students}
+    print(student_table(results, names, assignments))
+    print()
+    print(test_table(results))
+    print()
+    problems = expected_mismatches(results, plan)
+    elapsed = time.monotonic() - started
+    print(f"Graded {len(results)} submissions from {n_students} students in {elapsed:.0f} s.")
+    print(f"Course folder: {course}  (feedback/ and grades.csv are there)")
+    if problems:
+        print(f"{len(problems)} scores differ from the grader's self-test expectations:")
+        print("\n".join(f"  {p}" for p in problems))
+        return 1
+    print("Every score matches the grader's self-test expectations.")
+    return 0

@@ -1,0 +1,69 @@
+"""Plain-text summaries of a grading run: one row per student, one row per test cell."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+
+from dlmath.grading import SubmissionResult
+
+
+def format_table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
+    """Align ``rows`` under ``header`` in columns (numbers right-aligned)."""
+    cells = [[str(h) for h in header]] + [[_cell(v) for v in row] for row in rows]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(header))]
+    numeric = [all(isinstance(row[i], int | float) for row in rows) for i in range(len(header))]
+
+    def line(row: Sequence[str]) -> str:
+        return "  ".join(v.rjust(w) if num else v.ljust(w)
+                         for v, w, num in zip(row, widths, numeric, strict=True)).rstrip()
+
+    rule = "  ".join("-" * w for w in widths)
+    return "\n".join([line(cells[0]), rule, *(line(r) for r in cells[1:])])
+
+
+def _cell(value: object) -> str:
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value)
+
+
+def student_table(results: Sequence[SubmissionResult], names: Mapping[str, str],
+                  assignments: Sequence[str]) -> str:
+    """Per student: the autograded score of each assignment and the total."""
+    by_student: dict[str, dict[str, SubmissionResult]] = defaultdict(dict)
+    for result in results:
+        by_student[result.student][result.assignment] = result
+    rows = []
+    for student in sorted(by_student):
+        scores: list[object] = []
+        total = 0.0
+        for assignment in assignments:
+            result = by_student[student].get(assignment)
+            if result is None:
+                scores.append("-")
+            elif not result.ok:
+                scores.append("ERROR")
+            else:
+                scores.append(result.auto_score)
+                total += result.auto_score
+        rows.append([student, names.get(student, ""), *scores, total])
+    return format_table(["student", "name", *assignments, "total"], rows)
+
+
+def test_table(results: Sequence[SubmissionResult]) -> str:
+    """Per autograded test cell: points, how many submissions passed it, and the pass rate."""
+    passed: dict[tuple[str, str], int] = defaultdict(int)
+    seen: dict[tuple[str, str], int] = defaultdict(int)
+    points: dict[tuple[str, str], float] = {}
+    for result in results:
+        for cell in result.cells:
+            if not cell.autograded:
+                continue
+            key = (result.assignment, cell.name)
+            seen[key] += 1
+            passed[key] += cell.score >= cell.max_score
+            points[key] = cell.max_score
+    rows = [[a, c, points[(a, c)], f"{passed[(a, c)]}/{seen[(a, c)]}",
+             f"{100 * passed[(a, c)] / seen[(a, c)]:.0f}%"] for a, c in sorted(seen)]
+    return format_table(["assignment", "test cell", "points", "passed", "rate"], rows)

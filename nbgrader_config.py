@@ -1,0 +1,27 @@
+"""nbgrader configuration for the course. Every setting that differs from nbgrader's
+default says why. Plain `nbgrader ...` commands run from this folder use it, and so does
+the `dlmath` command (which loads this file through nbgrader's own config loader)."""
+
+c = get_config()  # noqa: F821 - provided by nbgrader's config loader
+
+# The course id names the course in the gradebook and in nbgrader's exchange.
+c.CourseDirectory.course_id = "dlmath"
+
+# The gradebook is nbgrader's default, SQLite in the course folder (gradebook.db): one
+# machine needs no database server. It is deliberately not set here: a relative
+# "sqlite:///gradebook.db" would resolve against the current directory instead.
+
+# Each notebook cell may run this many seconds during autograding. The slowest reference
+# cell runs well under 5 s; 60 s leaves room for slow student code but stops infinite loops.
+c.Execute.timeout = 60
+
+# A student who deletes a locked test cell gets it back at autograde (and scores on it),
+# instead of nbgrader refusing to grade the notebook.
+c.OverwriteCells.add_missing_cells = True
+
+# The released answer cells raise NotImplementedError, so a student who runs the notebook
+# top to bottom sees exactly which task is next. (nbgrader's default stub, stated explicitly
+# because the course's release tests rely on it.)
+c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
+c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
+
