@@ -96,19 +96,31 @@ def _reference_code(cell: NotebookNode) -> str:
 
 
 def _top_level_definitions(code: str) -> tuple[list[str], dict[str, str]]:
-    """Split code into its imports and its named top-level definitions."""
+    """Split code into its imports and its named top-level definitions.
+
+    Statements that define nothing (a loop filling a dict, say) belong to the definition
+    before them, so ``paths = {}`` followed by a loop replaces the reference's ``paths``.
+    """
     module = ast.parse(code)
     imports: list[str] = []
     definitions: dict[str, str] = {}
+    current: str | None = None
     for node in module.body:
         text = ast.get_source_segment(code, node, padded=True)
+        if isinstance(node, ast.Expr) and node is module.body[0]:
+            continue  # the variant's docstring
         if isinstance(node, ast.Import | ast.ImportFrom):
             imports.append(text)
         elif isinstance(node, ast.FunctionDef | ast.ClassDef):
-            definitions[node.name] = text
+            current = node.name
+            definitions[current] = text
         elif isinstance(node, ast.Assign) and all(isinstance(t, ast.Name) for t in node.targets):
-            for target in node.targets:
-                definitions[target.id] = text
+            current = node.targets[0].id
+            definitions[current] = text
+        elif current is not None:
+            definitions[current] += "\n" + text
+        else:
+            raise VariantError(f"a statement before any definition cannot be placed:\n{text}")
     return imports, definitions
 
 

@@ -1,0 +1,95 @@
+"""The release is exactly what source/ generates, leaks nothing, and is safe to hand out."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import nbformat
+import pytest
+from conftest import ASSIGNMENTS, REPO
+from nbclient import NotebookClient
+
+REGION = re.compile(r"### BEGIN (SOLUTION|HIDDEN TESTS)\n(.*?)### END \1", re.DOTALL)
+
+
+def notebook(root: Path, folder: str, assignment: str) -> nbformat.NotebookNode:
+    return nbformat.read(root / folder / assignment / f"{assignment}.ipynb", as_version=4)
+
+
+def secret_lines(source_nb: nbformat.NotebookNode) -> set[str]:
+    """Substantial lines that appear only inside solution and hidden-test regions."""
+    secret, public = set(), set()
+    for cell in source_nb.cells:
+        for _, body in REGION.findall(cell.source):
+            secret.update(line.strip() for line in body.splitlines()
+                          if len(line.strip()) >= 25 and not line.strip().startswith("#"))
+        public.update(line.strip() for line in REGION.sub("", cell.source).splitlines())
+    return secret - public
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_committed_release_is_what_source_generates(assignment: str,
+                                                    released_course: Path) -> None:
+    committed = REPO / "release" / assignment / f"{assignment}.ipynb"
+    generated = released_course / "release" / assignment / f"{assignment}.ipynb"
+    assert committed.is_file(), f"{committed} is missing: run `dlmath release` and commit it"
+    assert committed.read_bytes() == generated.read_bytes(), (
+        f"release/{assignment} is stale: run `dlmath release {assignment}` and commit release/")
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_release_leaks_no_solution_or_hidden_test(assignment: str) -> None:
+    released = notebook(REPO, "release", assignment)
+    text = "\n".join(cell.source for cell in released.cells)
+    assert "BEGIN SOLUTION" not in text and "BEGIN HIDDEN TESTS" not in text
+    released_lines = {line.strip() for line in text.splitlines()}
+    leaked = sorted(secret_lines(notebook(REPO, "source", assignment)) & released_lines)
+    assert not leaked, f"instructor-only lines in release/{assignment}: {leaked[:3]}"
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_tests_and_given_code_are_locked_and_checksummed(assignment: str) -> None:
+    for cell in notebook(REPO, "release", assignment).cells:
+        meta = cell.metadata.get("nbgrader", {})
+        if not meta or meta.get("solution"):
+            continue
+        where = f"{assignment}: cell {meta.get('grade_id')}"
+        assert meta.get("locked") is True, f"{where} is not locked"
+        assert meta.get("checksum"), f"{where} has no checksum"
+        assert cell.metadata.get("editable") is False, f"{where} is editable in Jupyter"
+        assert cell.metadata.get("deletable") is False, f"{where} is deletable in Jupyter"
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_every_answer_cell_raises_not_implemented(assignment: str) -> None:
+    answers = [c for c in notebook(REPO, "release", assignment).cells
+               if c.cell_type == "code" and c.metadata.get("nbgrader", {}).get("solution")]
+    assert answers
+    for cell in answers:
+        assert "raise NotImplementedError()" in cell.source, cell.metadata["nbgrader"]["grade_id"]
+
+
+def run(nb: nbformat.NotebookNode, folder: Path) -> list[tuple[int, str]]:
+    """Execute ``nb`` in ``folder``; return (cell index, error name) per failing cell."""
+    NotebookClient(nb, timeout=120, allow_errors=True,
+                   resources={"metadata": {"path": str(folder)}}).execute()
+    return [(i, out.ename) for i, cell in enumerate(nb.cells) if cell.cell_type == "code"
+            for out in cell.get("outputs", []) if out.output_type == "error"]
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_reference_notebook_runs_top_to_bottom(assignment: str, tmp_path: Path) -> None:
+    assert run(notebook(REPO, "source", assignment), tmp_path) == []
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_release_runs_until_the_first_unanswered_task(assignment: str, tmp_path: Path) -> None:
+    released = notebook(REPO, "release", assignment)
+    first_answer = next(i for i, c in enumerate(released.cells)
+                        if c.cell_type == "code" and c.metadata.get("nbgrader", {}).get("solution"))
+    errors = run(released, tmp_path)
+    assert errors, "the blank release ran without any error: are the answer cells stubbed?"
+    first_error_cell, error_name = errors[0]
+    assert error_name == "NotImplementedError", errors[:3]
+    assert first_error_cell > first_answer, f"cell {first_error_cell} fails before any task"

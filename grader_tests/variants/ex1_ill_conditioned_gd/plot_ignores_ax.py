@@ -1,0 +1,15 @@
+"""Always draws on a new figure, ignoring the ax it is given.
+
+kind: mistake
+loses: test_plot_paths
+"""
+
+
+def plot_paths(paths, ax=None):
+    _, ax = plt.subplots()
+    xs, ys = np.meshgrid(np.linspace(-2, 2, 100), np.linspace(-2, 2, 100))
+    ax.contour(xs, ys, f(np.array([xs, ys])))
+    for lr, path in paths.items():
+        ax.plot(path[:, 0], path[:, 1], label=f"lr={lr}")
+    ax.legend()
+    return ax

@@ -1,0 +1,16 @@
+"""Labels the lines with the bare number ("0.01") instead of "lr=0.01".
+
+kind: mistake
+loses: test_plot_paths
+"""
+
+
+def plot_paths(paths, ax=None):
+    if ax is None:
+        _, ax = plt.subplots()
+    xs, ys = np.meshgrid(np.linspace(-2, 2, 100), np.linspace(-2, 2, 100))
+    ax.contour(xs, ys, f(np.array([xs, ys])))
+    for lr, path in paths.items():
+        ax.plot(path[:, 0], path[:, 1], label=str(lr))
+    ax.legend()
+    return ax
