@@ -16,7 +16,7 @@ from nbgrader.plugins import CsvExportPlugin
 from dlmath.course import CourseError, assignment_ids, check_assignment, find_course_root, open_api
 from dlmath.grading import grade
 from dlmath.progress import Progress
-from dlmath.reports import student_table, test_table
+from dlmath.reports import cell_table, student_table
 
 EXIT_OK, EXIT_ATTENTION, EXIT_USAGE = 0, 1, 2
 
@@ -54,7 +54,7 @@ def cmd_grade(args: argparse.Namespace) -> int:
                  for s in gradebook.students}
     print(student_table(results, names, assignments))
     print()
-    print(test_table(results))
+    print(cell_table(results))
     failures = [r for r in results if not r.ok]
     for result in failures:
         first_line = (result.error.strip().splitlines() or ["unknown error"])[-1]

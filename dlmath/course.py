@@ -24,13 +24,18 @@ def repository_root() -> Path:
     return Path(__file__).resolve().parents[1]
 
 
-def find_course_root(start: Path | None = None) -> Path:
-    """The nearest directory at or above ``start`` (default: the cwd) with nbgrader_config.py.
+def find_course_root(explicit: Path | None = None) -> Path:
+    """The course folder: ``explicit`` if given, else the nearest one at or above the cwd.
 
-    Falls back to the repository this package lives in, so ``dlmath`` works from anywhere
-    inside or outside the checkout.
+    Without ``explicit`` it falls back to the repository this package lives in, so
+    ``dlmath`` works from anywhere inside or outside the checkout.
     """
-    here = (start or Path.cwd()).resolve()
+    if explicit is not None:
+        if not (explicit / CONFIG_FILE).is_file() or not (explicit / "source").is_dir():
+            raise CourseError(f"{explicit} is not a course folder: it needs {CONFIG_FILE} and "
+                              "source/. Pass the folder that holds them.")
+        return explicit.resolve()
+    here = Path.cwd().resolve()
     for candidate in (here, *here.parents):
         if (candidate / CONFIG_FILE).is_file() and (candidate / "source").is_dir():
             return candidate

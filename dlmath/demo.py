@@ -18,7 +18,7 @@ from nbgrader.plugins import CsvExportPlugin
 from dlmath.course import CourseError, assignment_ids, copy_course, open_api
 from dlmath.grading import SubmissionResult, grade
 from dlmath.progress import Progress
-from dlmath.reports import student_table, test_table
+from dlmath.reports import cell_table, student_table
 from dlmath.variants import Variant, load_variants, write_submission
 
 # Realistic, deliberately awkward names: accents, apostrophes, hyphens, particles.
@@ -55,7 +55,8 @@ def simulated_class(n_students: int) -> list[SimulatedStudent]:
             for i in range(n_students)]
 
 
-def assign_variants(students: list[SimulatedStudent], variants: list[Variant]) -> dict[str, Variant]:
+def assign_variants(students: list[SimulatedStudent],
+                    variants: list[Variant]) -> dict[str, Variant]:
     """Give every variant to at least one student (when there are enough), cycling after that."""
     cycle = itertools.cycle(variants)
     return {student.student_id: next(cycle) for student in students}
@@ -113,7 +114,7 @@ def run_demo(repo_root: Path, workdir: Path, n_students: int = 36) -> int:
     names = {s.student_id: f"{s.first_name} {s.last_name}" for s in students}
     print(student_table(results, names, assignments))
     print()
-    print(test_table(results))
+    print(cell_table(results))
     print()
     problems = expected_mismatches(results, plan)
     elapsed = time.monotonic() - started

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from nbgrader.api import Gradebook, MissingEntry
 from nbgrader.apps import NbGraderAPI
+from sqlalchemy.exc import SAWarning
 
 from dlmath.progress import Progress
 
@@ -79,7 +81,12 @@ def grade(api: NbGraderAPI, course_root: Path, assignments: Iterable[str], *,
     results = []
     for assignment, student in jobs:
         progress.step(f"{assignment} {student}")
-        outcome = api.autograde(assignment, student, force=force, create=True)
+        with warnings.catch_warnings():
+            # nbgrader 0.9.6 triggers SQLAlchemy 2 "not in session" warnings on every new
+            # submission; they are harmless (the rows are added explicitly) and only noise.
+            warnings.filterwarnings("ignore", message="Object of type <Submitted",
+                                    category=SAWarning)
+            outcome = api.autograde(assignment, student, force=force, create=True)
         result = SubmissionResult(assignment, student, ok=bool(outcome["success"]),
                                   error=outcome.get("error") or "")
         if result.ok:

@@ -51,7 +51,7 @@ def student_table(results: Sequence[SubmissionResult], names: Mapping[str, str],
     return format_table(["student", "name", *assignments, "total"], rows)
 
 
-def test_table(results: Sequence[SubmissionResult]) -> str:
+def cell_table(results: Sequence[SubmissionResult]) -> str:
     """Per autograded test cell: points, how many submissions passed it, and the pass rate."""
     passed: dict[tuple[str, str], int] = defaultdict(int)
     seen: dict[tuple[str, str], int] = defaultdict(int)

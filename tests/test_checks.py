@@ -1,0 +1,113 @@
+"""The test-cell helpers pass right answers, fail wrong ones with a helpful message,
+and cannot be fooled by objects whose comparisons lie."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from dlmath.checks import (
+    CheckFailed,
+    check_array,
+    check_close,
+    check_inputs_unchanged,
+    check_integer,
+    check_raises,
+    check_true,
+)
+
+
+class LiesAboutEverything:
+    """A return value that claims to equal anything and to be close to anything."""
+
+    def __eq__(self, other: object) -> bool:
+        return True
+
+    def __abs__(self) -> float:
+        return 0.0
+
+    def __lt__(self, other: object) -> bool:
+        return True
+
+    __hash__ = object.__hash__
+
+
+def test_check_array_accepts_lists_within_tolerance() -> None:
+    check_array("x", [[1.0, 2.0]], np.array([[1.0, 2.0 + 1e-13]]), rtol=1e-12, atol=0)
+
+
+def test_check_array_message_has_expected_got_and_hint() -> None:
+    with pytest.raises(CheckFailed) as failure:
+        check_array("gradient_descent(...)", [1.0, 2.5], [1.0, 2.0], rtol=1e-9, atol=0,
+                    hint="subtract the gradient")
+    message = str(failure.value)
+    assert "gradient_descent(...)" in message
+    assert "expected:" in message and "got:" in message
+    assert "hint:     subtract the gradient" in message
+    assert "first at index (1,)" in message
+
+
+def test_check_array_rejects_wrong_shape_even_if_broadcastable() -> None:
+    with pytest.raises(CheckFailed, match="wrong shape"):
+        check_array("x", np.ones(3), np.ones((1, 3)), rtol=0, atol=0)
+
+
+def test_check_array_rejects_a_tiny_wrong_answer_that_default_atol_would_pass() -> None:
+    with pytest.raises(CheckFailed):
+        check_array("x", [1e-10], [3e-10], rtol=1e-6, atol=0)
+
+
+def test_check_array_rejects_nan() -> None:
+    with pytest.raises(CheckFailed, match="NaN"):
+        check_array("x", [np.nan], [1.0], rtol=1, atol=1)
+
+
+def test_lying_objects_cannot_pass() -> None:
+    with pytest.raises(CheckFailed):
+        check_array("x", LiesAboutEverything(), [1.0], rtol=0, atol=0)
+    with pytest.raises(CheckFailed):
+        check_close("x", LiesAboutEverything(), 1.0, rtol=0, atol=0)
+    with pytest.raises(CheckFailed):
+        check_integer("k", LiesAboutEverything(), 72)
+    with pytest.raises(CheckFailed):
+        check_true("c", LiesAboutEverything())
+
+
+def test_check_integer_accepts_numpy_integers_only_with_the_right_value() -> None:
+    check_integer("k", np.int64(72), 72)
+    with pytest.raises(CheckFailed, match="the integer 72"):
+        check_integer("k", 72.0, 72)
+    with pytest.raises(CheckFailed, match="the integer 1"):
+        check_integer("k", True, 1)
+    with pytest.raises(CheckFailed, match="expected: 72"):
+        check_integer("k", 73, 72)
+
+
+def test_check_integer_none() -> None:
+    check_integer("k", None, None)
+    with pytest.raises(CheckFailed, match="expected: None"):
+        check_integer("k", -1, None)
+
+
+def test_check_raises_reports_other_exceptions_and_silence() -> None:
+    def no_raise(x: float) -> float:
+        return x
+
+    def wrong_error(x: float) -> float:
+        raise TypeError("nope")
+
+    check_raises("f", ValueError, lambda: (_ for _ in ()).throw(ValueError("ok")))
+    with pytest.raises(CheckFailed, match="no exception; returned 3"):
+        check_raises("f", ValueError, no_raise, 3)
+    with pytest.raises(CheckFailed, match="TypeError: nope"):
+        check_raises("f", ValueError, wrong_error, 3)
+
+
+def test_check_inputs_unchanged_detects_in_place_updates() -> None:
+    def mutates(x: np.ndarray) -> np.ndarray:
+        x *= 2
+        return x
+
+    assert check_inputs_unchanged("f", lambda x: x + 1, np.ones(2)).tolist() == [2.0, 2.0]
+    with pytest.raises(CheckFailed, match="argument 1 was modified in place"):
+        check_inputs_unchanged("f", mutates, np.ones(2))
