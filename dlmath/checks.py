@@ -50,14 +50,21 @@ def fail(what: str, *, expected: Any = None, got: Any = None, hint: str = "",
     raise CheckFailed("\n".join(lines))
 
 
-def as_float_array(what: str, value: Any, hint: str = "") -> np.ndarray:
-    """Convert ``value`` to a float64 ndarray, failing with a clear message if impossible."""
+def as_number_array(what: str, value: Any, hint: str = "") -> np.ndarray:
+    """Convert ``value`` to a float64 (or complex128, if it has complex entries) ndarray.
+
+    Anything that is not plain numbers (objects, strings, ragged lists) fails with a clear
+    message instead of being compared.
+    """
     try:
-        array = np.array(value, dtype=float)
+        array = np.array(value)
+        if array.dtype.kind not in "biufc":
+            raise TypeError(f"entries of type {array.dtype}")
+        array = array.astype(complex if array.dtype.kind == "c" else float)
     except (TypeError, ValueError) as error:
-        fail(what, expected="numbers (a float array or something convertible to one)",
+        fail(what, expected="numbers (a NumPy array or something convertible to one)",
              got=f"{type(value).__name__}: {_show(value)}", hint=hint,
-             detail=f"could not convert to an array of floats ({error})")
+             detail=f"could not convert to an array of numbers ({error})")
     return array
 
 
@@ -75,9 +82,13 @@ def as_float(what: str, value: Any, hint: str = "") -> float:
 
 def check_array(what: str, got: Any, expected: Any, *, rtol: float, atol: float,
                 hint: str = "") -> None:
-    """Check that ``got`` has ``expected``'s shape and matches it within ``rtol``/``atol``."""
-    got_array = as_float_array(what, got, hint)
-    expected_array = np.array(expected, dtype=float)
+    """Check that ``got`` has ``expected``'s shape and matches it within ``rtol``/``atol``.
+
+    Real and complex arrays are both accepted; a complex answer with zero imaginary parts
+    matches a real expectation.
+    """
+    got_array = as_number_array(what, got, hint)
+    expected_array = as_number_array(what, expected)
     if got_array.shape != expected_array.shape:
         fail(what, detail="wrong shape", expected=f"shape {expected_array.shape}",
              got=f"shape {got_array.shape}", hint=hint)
@@ -91,6 +102,29 @@ def check_array(what: str, got: Any, expected: Any, *, rtol: float, atol: float,
              detail=(f"{int((~close).sum())} of {close.size} entries differ "
                      f"(first at index {where}: expected {expected_array[where]!r}, "
                      f"got {got_array[where]!r}; rtol={rtol:g}, atol={atol:g})"))
+
+
+def check_same_values(what: str, got: Any, expected: Any, *, atol: float,
+                      hint: str = "") -> None:
+    """Check that ``got`` holds the same numbers as ``expected`` in any order (within ``atol``).
+
+    For results with no natural order (eigenvalues, scatter points): the counts must agree and
+    every expected value must have a returned value within ``atol``, and vice versa.
+    """
+    got_values = as_number_array(what, got, hint).astype(complex).ravel()
+    expected_values = as_number_array(what, expected).astype(complex).ravel()
+    if got_values.size != expected_values.size:
+        fail(what, detail="wrong number of values", expected=f"{expected_values.size} values",
+             got=f"{got_values.size} values", hint=hint)
+    if got_values.size == 0:
+        return
+    distances = np.abs(got_values[:, None] - expected_values[None, :])
+    unmatched = np.flatnonzero(distances.min(axis=0) > atol)
+    extra = np.flatnonzero(distances.min(axis=1) > atol)
+    if unmatched.size or extra.size:
+        fail(what, detail=f"{max(unmatched.size, extra.size)} values have no match "
+                          f"within atol={atol:g}",
+             expected=expected_values, got=got_values, hint=hint)
 
 
 def check_close(what: str, got: Any, expected: float, *, rtol: float, atol: float,
@@ -133,11 +167,16 @@ def check_instance(what: str, got: Any, cls: type | tuple[type, ...], hint: str 
 
 
 def check_raises(what: str, exception: type[BaseException], func: Callable[..., Any],
-                 *args: Any, hint: str = "", **kwargs: Any) -> None:
-    """Check that ``func(*args, **kwargs)`` raises ``exception``."""
+                 *args: Any, hint: str = "", mentions: tuple[str, ...] = (),
+                 **kwargs: Any) -> None:
+    """Check that ``func(*args, **kwargs)`` raises ``exception`` mentioning ``mentions``."""
     try:
         result = func(*args, **kwargs)
-    except exception:
+    except exception as error:
+        missing = [word for word in mentions if word not in str(error)]
+        if missing:
+            fail(what, detail=f"the error message does not mention {missing}",
+                 got=f"{type(error).__name__}: {error}", hint=hint)
         return
     except Exception as error:  # noqa: BLE001 - any other exception is the student's mistake
         fail(what, expected=f"{exception.__name__} to be raised",

@@ -1,0 +1,9 @@
+"""Returns the relative error itself instead of whether it is below tol.
+
+kind: mistake
+loses: test_check_gradients
+"""
+
+
+def check_gradients(f, grad_f, x, eps=1e-5, tol=1e-6):
+    return relative_error(grad_f(x), numerical_gradient(f, x, eps))

@@ -1,0 +1,13 @@
+"""Returns torch tensors instead of NumPy arrays.
+
+kind: mistake
+loses: test_torch_gradients
+"""
+
+
+def torch_gradients(params, X, y):
+    tensors = {k: torch.tensor(v, dtype=torch.float64, requires_grad=True) for k, v in params.items()}
+    h = torch.tanh(torch.tensor(X, dtype=torch.float64) @ tensors["W1"] + tensors["b1"])
+    loss = torch.nn.functional.cross_entropy(h @ tensors["W2"] + tensors["b2"], torch.tensor(y))
+    loss.backward()
+    return {k: t.grad for k, t in tensors.items()}
