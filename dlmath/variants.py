@@ -13,7 +13,8 @@ test cells it must lose::
     def gradient_descent(grad, x0, lr, n_steps): ...
 
 Every answer cell is filled from the instructor's solution, then each top-level
-definition the variant provides replaces the one with the same name. Two variants
+definition the variant provides replaces the one with the same name (private ``_helpers``
+are added before the first replacement). Two variants
 exist for every assignment without a file: ``reference`` and ``blank``.
 """
 
@@ -100,6 +101,8 @@ def _top_level_definitions(code: str) -> tuple[list[str], dict[str, str]]:
 
     Statements that define nothing (a loop filling a dict, say) belong to the definition
     before them, so ``paths = {}`` followed by a loop replaces the reference's ``paths``.
+    Private helpers (names starting with ``_``) are new code, not replacements: they go with
+    the imports, ahead of the first replaced definition.
     """
     module = ast.parse(code)
     imports: list[str] = []
@@ -111,6 +114,9 @@ def _top_level_definitions(code: str) -> tuple[list[str], dict[str, str]]:
             continue  # the variant's docstring
         if isinstance(node, ast.Import | ast.ImportFrom):
             imports.append(text)
+        elif isinstance(node, ast.FunctionDef | ast.ClassDef) and node.name.startswith("_"):
+            imports.append(text)
+            current = None
         elif isinstance(node, ast.FunctionDef | ast.ClassDef):
             current = node.name
             definitions[current] = text

@@ -57,6 +57,13 @@ def test_a_mistake_replaces_only_its_definition(tmp_path: Path) -> None:
     assert cells[1].source.strip() == "table = {k: f(k) for k in range(3)}"
 
 
+def test_private_helpers_are_added_before_the_first_replacement(tmp_path: Path) -> None:
+    helper = variant(tmp_path, '"""Helper.\n\nkind: alternative\n"""\n'
+                               "def _one():\n    return 1\n\ndef f(x):\n    return x + _one()\n")
+    cells = build_submission(SOURCE, RELEASE, helper).cells
+    assert cells[0].source == "def _one():\n    return 1\n\ndef f(x):\n    return x + _one()"
+
+
 def test_statements_after_an_assignment_stay_with_it(tmp_path: Path) -> None:
     alternative = variant(tmp_path, '"""Loop.\n\nkind: alternative\n"""\n'
                                     "table = {}\nfor k in range(3):\n    table[k] = f(k)\n")

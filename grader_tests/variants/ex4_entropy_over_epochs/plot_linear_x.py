@@ -1,0 +1,14 @@
+"""Leaves the x axis linear.
+
+kind: mistake
+loses: test_plot_training_curves
+"""
+
+
+def plot_training_curves(epochs, curves, ax=None):
+    if ax is None:
+        _, ax = plt.subplots()
+    for name, values in curves.items():
+        ax.plot(epochs, values, label=name)
+    ax.legend()
+    return ax
