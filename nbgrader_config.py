@@ -15,6 +15,15 @@ c.CourseDirectory.course_id = "dlmath"
 # cell runs well under 5 s; 60 s leaves room for slow student code but stops infinite loops.
 c.Execute.timeout = 60
 
+# nbgrader scores a test cell 0 if anything reaches stderr, and Python warnings go there:
+# a correct np.where(p > 0, p * np.log(p), 0) (RuntimeWarning) or np.array(tensor)
+# (DeprecationWarning) would lose points. The grading kernel ignores warnings; a failing
+# check still raises, and students still see warnings while they work.
+c.Execute.extra_arguments = [
+    "--IPKernelApp.exec_lines=import warnings",
+    "--IPKernelApp.exec_lines=warnings.simplefilter('ignore')",
+]
+
 # A student who deletes a locked test cell gets it back at autograde (and scores on it),
 # instead of nbgrader refusing to grade the notebook.
 c.OverwriteCells.add_missing_cells = True

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import re
 from pathlib import Path
 
@@ -93,3 +94,31 @@ def test_release_runs_until_the_first_unanswered_task(assignment: str, tmp_path:
     first_error_cell, error_name = errors[0]
     assert error_name == "NotImplementedError", errors[:3]
     assert first_error_cell > first_answer, f"cell {first_error_cell} fails before any task"
+
+
+# Helpers that return a value: a test cell ending in a bare call to one would display it.
+VALUE_RETURNING_HELPERS = {"check_axes", "check_inputs_unchanged", "as_float", "as_number_array"}
+
+
+def displays_a_value(statement: ast.stmt) -> bool:
+    """Whether IPython would show ``statement``'s value if it ended a cell."""
+    if not isinstance(statement, ast.Expr):
+        return False
+    call = statement.value
+    if not isinstance(call, ast.Call):
+        return True
+    name = call.func.attr if isinstance(call.func, ast.Attribute) else getattr(call.func, "id", "")
+    return name in VALUE_RETURNING_HELPERS or not (name.startswith("check_") or name == "close")
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_test_cells_never_display_a_value(assignment: str) -> None:
+    # nbgrader reads a number shown by a test cell as its partial credit, and fails the whole
+    # submission when it exceeds the cell's points; any other shown value is noise.
+    for cell in notebook(REPO, "source", assignment).cells:
+        meta = cell.metadata.get("nbgrader", {})
+        if cell.cell_type == "code" and meta.get("grade") and not meta.get("solution"):
+            last = ast.parse(cell.source).body[-1]
+            assert not displays_a_value(last), (
+                f"{assignment}: {meta['grade_id']} ends with an expression whose value "
+                f"would be displayed (line {last.lineno}); assign it to _ instead")

@@ -1,0 +1,15 @@
+"""Updates the caller's x0 in place.
+
+kind: mistake
+loses: test_iterations_edge_cases, test_convergence_table
+"""
+
+
+def iterations_to_converge(grad, x0, lr, tol=1e-6, max_iter=10_000):
+    x = np.asarray(x0, dtype=float)
+    for k in range(max_iter + 1):
+        g = np.asarray(grad(x), dtype=float)
+        if np.linalg.norm(g) < tol:
+            return k
+        x -= lr * g
+    return None
