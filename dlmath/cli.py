@@ -43,8 +43,11 @@ def cmd_grade(args: argparse.Namespace) -> int:
     """Autograde submissions and print a summary."""
     api = open_api(args.course)
     assignments = _assignments(args.course, args.assignments)
+    if args.workers is not None and args.workers < 1:
+        raise CourseError(f"--workers must be at least 1, got {args.workers}")
     results = grade(api, args.course, assignments, students=args.student or None,
-                    force=args.force, progress=Progress())
+                    force=args.force, workers=args.workers, scheduler=args.scheduler,
+                    progress=Progress())
     if not results:
         print("No submissions found in submitted/<student>/<assignment>/: nothing to grade.",
               file=sys.stderr)
@@ -55,6 +58,10 @@ def cmd_grade(args: argparse.Namespace) -> int:
     print(student_table(results, names, assignments))
     print()
     print(cell_table(results))
+    skipped = sum(r.skipped for r in results)
+    if skipped:
+        print(f"\n{skipped} of {len(results)} submissions were unchanged since they were last "
+              "graded and were not run again (--force regrades them).")
     failures = [r for r in results if not r.ok]
     for result in failures:
         first_line = (result.error.strip().splitlines() or ["unknown error"])[-1]
@@ -120,8 +127,15 @@ def build_parser() -> argparse.ArgumentParser:
                               help="assignment ids (default: all)")
     grade_parser.add_argument("--student", action="append", metavar="ID",
                               help="grade only this student (repeatable)")
-    grade_parser.add_argument("--no-force", dest="force", action="store_false",
-                              help="skip submissions that are already autograded")
+    grade_parser.add_argument("--force", action="store_true",
+                              help="regrade every submission; by default a submission graded "
+                                   "by an earlier run and unchanged since is skipped")
+    grade_parser.add_argument("--workers", type=int, default=None, metavar="N",
+                              help="notebooks executed at once on this machine "
+                                   "(default: one per core)")
+    grade_parser.add_argument("--scheduler", metavar="tcp://HOST:PORT", default=None,
+                              help="execute notebooks on the workers of this Dask scheduler "
+                                   "instead of local processes")
 
     feedback = add("feedback", cmd_feedback,
                    "Write HTML feedback for autograded submissions into feedback/.")

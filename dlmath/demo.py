@@ -80,30 +80,39 @@ def expected_mismatches(results: list[SubmissionResult],
     return problems
 
 
-def run_demo(repo_root: Path, workdir: Path, n_students: int = 36) -> int:
-    """Run the whole pipeline on a simulated class in ``workdir``; return the exit code."""
-    started = time.monotonic()
-    course = copy_course(repo_root, workdir)
+def build_class(repo_root: Path, course: Path, n_students: int,
+                ) -> tuple[list[SimulatedStudent], dict[tuple[str, str], Variant]]:
+    """Release every assignment in ``course`` and write a simulated class's submissions.
+
+    Returns the students and, per (student id, assignment), the variant they handed in.
+    """
     api = open_api(course)
-    assignments = assignment_ids(course)
-    for assignment in assignments:
+    for assignment in assignment_ids(course):
         outcome = api.generate_assignment(assignment, force=True, create=True)
         if not outcome["success"]:
             raise CourseError(f"releasing {assignment} failed:\n{outcome.get('error')}")
-
     students = simulated_class(n_students)
     plan: dict[tuple[str, str], Variant] = {}
     with Gradebook(api.coursedir.db_url) as gradebook:
         for student in students:
             gradebook.update_or_create_student(student.student_id, first_name=student.first_name,
                                                last_name=student.last_name, email=student.email)
-    for offset, assignment in enumerate(assignments):
+    for offset, assignment in enumerate(assignment_ids(course)):
         variants = load_variants(repo_root / "grader_tests" / "variants", assignment)
         rotated = variants[offset % len(variants):] + variants[:offset % len(variants)]
         for student_id, variant in assign_variants(students, rotated).items():
             write_submission(course, student_id, variant)
             plan[(student_id, assignment)] = variant
+    return students, plan
 
+
+def run_demo(repo_root: Path, workdir: Path, n_students: int = 36) -> int:
+    """Run the whole pipeline on a simulated class in ``workdir``; return the exit code."""
+    started = time.monotonic()
+    course = copy_course(repo_root, workdir)
+    students, plan = build_class(repo_root, course, n_students)
+    api = open_api(course)
+    assignments = assignment_ids(course)
     results = grade(api, course, assignments, progress=Progress())
     for assignment in assignments:
         api.generate_feedback(assignment)

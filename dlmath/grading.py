@@ -1,16 +1,52 @@
-"""Autograding submissions through nbgrader's Python API, and reading the scores back."""
+"""Autograding submissions through nbgrader's Python API, in parallel, and reading scores back.
+
+The pipeline, per submission:
+
+1. here: nbgrader's own sanitize preprocessors (restore locked cells, ...) give the notebook
+   nbgrader will execute, and its execution key (``execution.execution_key``);
+2. on a worker (local process pool, or Dask): execute it (``execution.execute_job``);
+3. here, one submission at a time, so one process writes the gradebook: ``api.autograde``
+   with ``CachedExecute`` in place of ``Execute``, which takes the worker's outputs.
+
+Step 3 is plain nbgrader, so scores and autograded notebooks are what serial
+``nbgrader autograde`` gives. Executed notebooks are kept in ``.dlmath/executed/`` and a
+record of each graded submission in ``.dlmath/graded/``, so an interrupted run resumes
+where it stopped and unchanged submissions are skipped unless ``force``.
+"""
 
 from __future__ import annotations
 
+import concurrent.futures as cf
+import hashlib
+import json
+import multiprocessing
+import os
+import uuid
 import warnings
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
+import nbformat
+from nbconvert.exporters.exporter import ResourcesDict
 from nbgrader.api import Gradebook, MissingEntry
 from nbgrader.apps import NbGraderAPI
+from nbgrader.converters import Autograde
+from nbgrader.preprocessors import Execute
+from nbgrader.utils import find_all_files
 from sqlalchemy.exc import SAWarning
+from traitlets.config import Config
 
+from dlmath.execution import (
+    ExecutionJob,
+    ExecutionResult,
+    execute_job,
+    execution_key,
+    imported_modules,
+)
+from dlmath.preprocessors import CachedExecute, execute_settings
 from dlmath.progress import Progress
 
 
@@ -33,6 +69,9 @@ class SubmissionResult:
     ok: bool
     cells: list[CellScore] = field(default_factory=list)
     error: str = ""
+    skipped: bool = False
+    execution_seconds: float = 0.0
+    executed_by: str = ""
 
     @property
     def auto_score(self) -> float:
@@ -65,36 +104,221 @@ def read_scores(gradebook: Gradebook, assignment: str, student: str) -> list[Cel
                       autograded=g.cell.cell_type == "code") for g in grades]
 
 
-def grade(api: NbGraderAPI, course_root: Path, assignments: Iterable[str], *,
-          students: Iterable[str] | None = None, force: bool = True,
-          progress: Progress | None = None) -> list[SubmissionResult]:
-    """Autograde every submission (or ``students``') of ``assignments``; one result each.
+def submission_folder(course_root: Path, assignment: str, student: str) -> Path:
+    """Where nbgrader expects a student's submission of an assignment."""
+    return course_root / "submitted" / student / assignment
 
-    A submission that nbgrader cannot grade is reported with ``ok=False`` and the
-    error, and grading goes on with the next one.
+
+def submission_digest(course_root: Path, assignment: str, student: str) -> str:
+    """A digest of every file of a submission, to tell whether it changed since grading."""
+    folder = submission_folder(course_root, assignment, student)
+    digest = hashlib.sha256()
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        digest.update(str(path.relative_to(folder)).encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
+
+
+class GradingState:
+    """The course's ``.dlmath/`` folder: executed notebooks, and what has been graded."""
+
+    def __init__(self, course_root: Path) -> None:
+        self.executed = course_root / ".dlmath" / "executed"
+        self.graded = course_root / ".dlmath" / "graded"
+        self.executed.mkdir(parents=True, exist_ok=True)
+
+    def has_result(self, key: str) -> bool:
+        """Whether a notebook with this execution key has been executed already."""
+        return (self.executed / f"{key}.ipynb").is_file()
+
+    def store_result(self, result: ExecutionResult) -> None:
+        """Keep an executed notebook (written atomically: a crash leaves no partial file)."""
+        final = self.executed / f"{result.key}.ipynb"
+        if final.is_file():
+            return
+        unfinished = self.executed / f"{result.key}.{uuid.uuid4().hex}.partial"
+        unfinished.write_text(result.notebook, encoding="utf-8")
+        unfinished.replace(final)
+
+    def _record(self, assignment: str, student: str) -> Path:
+        return self.graded / assignment / f"{student}.json"
+
+    def is_graded(self, assignment: str, student: str, digest: str) -> bool:
+        """Whether this exact submission was graded by an earlier run."""
+        record = self._record(assignment, student)
+        return record.is_file() and json.loads(record.read_text())["digest"] == digest
+
+    def mark_graded(self, assignment: str, student: str, digest: str) -> None:
+        """Remember that this exact submission is in the gradebook."""
+        record = self._record(assignment, student)
+        record.parent.mkdir(parents=True, exist_ok=True)
+        record.write_text(json.dumps({"digest": digest}))
+
+    def forget(self, assignment: str, student: str) -> None:
+        """Forget an earlier grading of this submission (it is being regraded)."""
+        self._record(assignment, student).unlink(missing_ok=True)
+
+
+def _execute_section(config: Config) -> dict:
+    return execute_settings(Execute(config=config))
+
+
+def prepare_job(api: NbGraderAPI, course_root: Path, assignment: str,
+                student: str) -> ExecutionJob:
+    """The notebook nbgrader's autograde will execute for this submission, as a worker job.
+
+    Runs nbgrader's sanitize preprocessors (as configured for ``Autograde``) on the
+    submitted notebook; they only read the gradebook.
+    """
+    config = api.config
+    folder = submission_folder(course_root, assignment, student)
+    path = folder / f"{assignment}.ipynb"
+    nb = nbformat.read(path, as_version=4)
+    resources = ResourcesDict(unique_key=assignment, nbgrader={
+        "student": student, "assignment": assignment, "notebook": assignment,
+        "db_url": api.coursedir.db_url})
+    for preprocessor_class in Autograde(config=config).sanitize_preprocessors:
+        nb, resources = preprocessor_class(config=config)(nb, resources)
+    # The folder the notebook runs in: the submission, with the source's files on top,
+    # as nbgrader's autograde lays it out.
+    ignore = api.coursedir.ignore + ["*.ipynb"]
+    files = {os.path.relpath(f, folder): Path(f).read_bytes()
+             for f in find_all_files(str(folder), ignore)}
+    source = course_root / "source" / assignment
+    files |= {os.path.relpath(f, source): Path(f).read_bytes()
+              for f in find_all_files(str(source), ignore)}
+    settings = _execute_section(config)
+    return ExecutionJob(key=execution_key(nb, files, settings), notebook=nbformat.writes(nb),
+                        files=files, execute_config=settings, preload=imported_modules(nb))
+
+
+@contextmanager
+def open_executor(workers: int, scheduler: str | None) -> Iterator[cf.Executor]:
+    """Local worker processes, or a Dask cluster's workers when ``scheduler`` is given."""
+    if scheduler:
+        from distributed import Client
+
+        with Client(scheduler, timeout="10s") as client:
+            yield client.get_executor(pure=False)
+        return
+    # "spawn": a worker must not inherit this process's open gradebook or event loop.
+    with cf.ProcessPoolExecutor(max_workers=workers,
+                                mp_context=multiprocessing.get_context("spawn")) as pool:
+        yield pool
+
+
+def default_workers() -> int:
+    """One worker per core available to this process."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def grade(api: NbGraderAPI, course_root: Path, assignments: Iterable[str], *,
+          students: Iterable[str] | None = None, force: bool = False,
+          workers: int | None = None, scheduler: str | None = None,
+          progress: Progress | None = None) -> list[SubmissionResult]:
+    """Autograde the submissions of ``assignments`` (or only ``students``'); one result each.
+
+    Submissions graded by an earlier run and unchanged since are skipped (their scores are
+    read back) unless ``force``. Notebooks execute on ``workers`` local processes (default:
+    one per core), or on the Dask cluster at ``scheduler``. A submission that cannot be
+    graded is reported with ``ok=False`` and the error; grading goes on with the others.
     """
     wanted = set(students) if students is not None else None
-    jobs = [(a, s) for a in assignments for s in submitted_students(course_root, a)
-            if wanted is None or s in wanted]
-    progress = progress or Progress(total=len(jobs), enabled=False)
-    progress.start(len(jobs))
-    results = []
-    for assignment, student in jobs:
-        progress.step(f"{assignment} {student}")
-        with warnings.catch_warnings():
-            # nbgrader 0.9.6 triggers SQLAlchemy 2 "not in session" warnings on every new
-            # submission; they are harmless (the rows are added explicitly) and only noise.
-            warnings.filterwarnings("ignore", message="Object of type <Submitted",
-                                    category=SAWarning)
-            outcome = api.autograde(assignment, student, force=force, create=True)
-        result = SubmissionResult(assignment, student, ok=bool(outcome["success"]),
-                                  error=outcome.get("error") or "")
-        if result.ok:
-            with Gradebook(api.coursedir.db_url) as gradebook:
-                try:
-                    result.cells = read_scores(gradebook, assignment, student)
-                except MissingEntry as missing:
-                    result.ok, result.error = False, f"no grades recorded: {missing}"
-        results.append(result)
+    submissions = [(a, s) for a in assignments for s in submitted_students(course_root, a)
+                   if wanted is None or s in wanted]
+    state = GradingState(course_root)
+    digests = {sub: submission_digest(course_root, *sub) for sub in submissions}
+    results: dict[tuple[str, str], SubmissionResult] = {}
+    todo = []
+    for sub in submissions:
+        if not force and state.is_graded(*sub, digests[sub]):
+            results[sub] = _read_back(api, *sub, skipped=True)
+        else:
+            todo.append(sub)
+    progress = progress or Progress(enabled=False)
+    progress.start(len(todo))
+    autograde_api = _caching_api(api, state)
+    with open_executor(workers or default_workers(), scheduler) as executor:
+        pending: dict[cf.Future, tuple[str, str]] = {}
+        ready: list[tuple[tuple[str, str], ExecutionResult | None]] = []
+        for sub in todo:
+            state.forget(*sub)
+            try:
+                job = prepare_job(api, course_root, *sub)
+            except Exception as error:  # noqa: BLE001 - reported per submission, run goes on
+                results[sub] = SubmissionResult(*sub, ok=False, error=f"cannot prepare: {error}")
+                progress.step(" ".join(sub))
+                continue
+            if state.has_result(job.key):
+                ready.append((sub, None))
+            else:
+                future = executor.submit(execute_job, job)
+                # Stored as soon as it is done, so an interruption keeps finished work.
+                future.add_done_callback(partial(_store, state))
+                pending[future] = sub
+        for sub, execution in _completed(ready, pending, state):
+            progress.step(" ".join(sub))
+            results[sub] = _autograde(autograde_api, *sub, execution)
+            if results[sub].ok:
+                state.mark_graded(*sub, digests[sub])
     progress.finish()
-    return results
+    return [results[sub] for sub in submissions]
+
+
+def _store(state: GradingState, future: cf.Future) -> None:
+    if not future.cancelled() and future.exception() is None:
+        state.store_result(future.result())
+
+
+def _completed(ready: list[tuple[tuple[str, str], ExecutionResult | None]],
+               pending: dict[cf.Future, tuple[str, str]], state: GradingState,
+               ) -> Iterator[tuple[tuple[str, str], ExecutionResult | None]]:
+    """Submissions whose notebook is executed and stored, as soon as each is.
+
+    A job whose worker failed yields ``None``: autograde then executes the notebook itself.
+    """
+    yield from ready
+    for future in cf.as_completed(pending):
+        sub = pending[future]
+        try:
+            result = future.result()
+        except Exception:  # noqa: BLE001 - the autograde step executes it and reports
+            yield sub, None
+            continue
+        state.store_result(result)  # the done-callback may not have run yet
+        yield sub, result
+
+
+def _caching_api(api: NbGraderAPI, state: GradingState) -> NbGraderAPI:
+    """The same API with ``CachedExecute`` reading ``state``'s executed notebooks."""
+    config = Config(api.config)
+    preprocessors = list(Autograde(config=config).autograde_preprocessors)
+    config.Autograde.autograde_preprocessors = [
+        CachedExecute if p is Execute else p for p in preprocessors]
+    config.CachedExecute.cache_directory = str(state.executed)
+    return NbGraderAPI(coursedir=api.coursedir, config=config)
+
+
+def _autograde(api: NbGraderAPI, assignment: str, student: str,
+               execution: ExecutionResult | None) -> SubmissionResult:
+    with warnings.catch_warnings():
+        # nbgrader 0.9.6 triggers SQLAlchemy 2 "not in session" warnings on every new
+        # submission; they are harmless (the rows are added explicitly) and only noise.
+        warnings.filterwarnings("ignore", message="Object of type <Submitted", category=SAWarning)
+        outcome = api.autograde(assignment, student, force=True, create=True)
+    if not outcome["success"]:
+        return SubmissionResult(assignment, student, ok=False, error=outcome.get("error") or "")
+    result = _read_back(api, assignment, student)
+    if execution is not None:
+        result.execution_seconds, result.executed_by = execution.seconds, execution.executed_by
+    return result
+
+
+def _read_back(api: NbGraderAPI, assignment: str, student: str,
+               skipped: bool = False) -> SubmissionResult:
+    with Gradebook(api.coursedir.db_url) as gradebook:
+        try:
+            cells = read_scores(gradebook, assignment, student)
+        except MissingEntry as missing:
+            return SubmissionResult(assignment, student, ok=False,
+                                    error=f"no grades recorded: {missing}")
+    return SubmissionResult(assignment, student, ok=True, cells=cells, skipped=skipped)

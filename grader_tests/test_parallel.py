@@ -1,0 +1,96 @@
+"""Parallel and distributed grading give what plain serial ``nbgrader autograde`` gives."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import nbformat
+import pytest
+from conftest import ASSIGNMENTS, REPO, VARIANTS_ROOT
+
+from dlmath.course import copy_course, open_api
+from dlmath.grading import SubmissionResult, grade, read_scores
+from dlmath.variants import load_variants, write_submission
+
+# Per assignment: the reference, the blank, and two mistakes: a small class of 20.
+SAMPLE = {a: load_variants(VARIANTS_ROOT, a)[:2] + [v for v in load_variants(VARIANTS_ROOT, a)
+                                                     if v.kind == "mistake"][:2]
+          for a in ASSIGNMENTS}
+
+
+def code_outputs(course: Path, assignment: str, student: str) -> list[str]:
+    """The autograded notebook's code cells: source, execution count and outputs."""
+    nb = nbformat.read(course / "autograded" / student / assignment / f"{assignment}.ipynb", 4)
+    return [json.dumps([c.source, c.execution_count, c.outputs], sort_keys=True)
+            for c in nb.cells if c.cell_type == "code"]
+
+
+def test_parallel_grading_equals_plain_serial_nbgrader(
+        graded: dict[tuple[str, str], SubmissionResult], released_course: Path,
+        tmp_path: Path) -> None:
+    serial = copy_course(REPO, tmp_path / "serial")
+    api = open_api(serial)
+    for assignment, variants in SAMPLE.items():
+        assert api.generate_assignment(assignment)["success"]
+        for variant in variants:
+            write_submission(serial, variant.name, variant)
+            assert api.autograde(assignment, variant.name, create=True)["success"]
+    from nbgrader.api import Gradebook
+
+    with Gradebook(api.coursedir.db_url) as gradebook:
+        for assignment, variants in SAMPLE.items():
+            for variant in variants:
+                where = f"{assignment} {variant.name}"
+                assert read_scores(gradebook, assignment, variant.name) == \
+                    graded[assignment, variant.name].cells, where
+                assert code_outputs(serial, assignment, variant.name) == \
+                    code_outputs(released_course, assignment, variant.name), where
+
+
+@pytest.fixture
+def dask_cluster(tmp_path: Path):
+    """A real Dask scheduler and two workers on loopback, started with the dask CLI."""
+    scheduler_file = tmp_path / "scheduler.json"
+    dask = str(Path(sys.executable).parent / "dask")
+    processes = [subprocess.Popen([dask, "scheduler", "--host", "127.0.0.1", "--port", "0",
+                                   "--no-dashboard", "--scheduler-file", str(scheduler_file)],
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)]
+    try:
+        deadline = time.monotonic() + 60
+        while not scheduler_file.is_file() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        address = json.loads(scheduler_file.read_text())["address"]
+        for name in ("w1", "w2"):
+            processes.append(subprocess.Popen(
+                [dask, "worker", address, "--nthreads", "1", "--no-dashboard", "--name", name],
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        from distributed import Client
+
+        with Client(address, timeout="30s") as client:
+            client.wait_for_workers(2, timeout=60)
+        yield address
+    finally:
+        for process in reversed(processes):
+            process.terminate()
+            process.wait(timeout=30)
+
+
+def test_grading_through_a_dask_cluster(dask_cluster: str, tmp_path: Path,
+                                        graded: dict[tuple[str, str], SubmissionResult]) -> None:
+    assignment = ASSIGNMENTS[0]
+    course = copy_course(REPO, tmp_path / "course")
+    api = open_api(course)
+    assert api.generate_assignment(assignment)["success"]
+    variants = load_variants(VARIANTS_ROOT, assignment)[:6]
+    for variant in variants:
+        write_submission(course, variant.name, variant)
+    results = grade(api, course, [assignment], scheduler=dask_cluster)
+    for result in results:
+        assert result.ok and result.cells == graded[assignment, result.student].cells
+    workers = {r.executed_by for r in results}
+    assert "" not in workers, "some notebooks were not executed on the cluster"
+    assert len(workers) == 2, f"expected both workers to execute notebooks: {workers}"

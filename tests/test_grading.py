@@ -1,0 +1,81 @@
+"""The grading pipeline: skipping unchanged work, resuming after an interruption."""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import pytest
+
+import dlmath.grading
+from dlmath.course import copy_course, open_api, repository_root
+from dlmath.grading import grade
+from dlmath.variants import load_variants, write_submission
+
+ASSIGNMENT = "ex1_ill_conditioned_gd"
+
+
+@pytest.fixture
+def course(tmp_path: Path) -> Path:
+    """A released ex1 with three submissions: reference, blank and one mistake."""
+    warnings.filterwarnings("ignore", category=DeprecationWarning)
+    course = copy_course(repository_root(), tmp_path / "course")
+    assert open_api(course).generate_assignment(ASSIGNMENT)["success"]
+    variants = {v.name: v for v in load_variants(repository_root() / "grader_tests" / "variants",
+                                                  ASSIGNMENT)}
+    for name in ("reference", "blank", "steps_off_by_one"):
+        write_submission(course, name, variants[name])
+    return course
+
+
+def scores(results: list) -> dict[str, float]:
+    return {r.student: r.auto_score for r in results if r.ok}
+
+
+def test_unchanged_submissions_are_skipped_and_changed_ones_regraded(course: Path) -> None:
+    api = open_api(course)
+    first = grade(api, course, [ASSIGNMENT], workers=2)
+    assert scores(first) == {"reference": 10, "blank": 0, "steps_off_by_one": 8}
+    assert not any(r.skipped for r in first)
+
+    second = grade(api, course, [ASSIGNMENT], workers=2)
+    assert all(r.skipped for r in second) and scores(second) == scores(first)
+
+    # The blank student now hands in the reference solution.
+    submitted = course / "submitted"
+    (submitted / "blank" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb").write_bytes(
+        (submitted / "reference" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb").read_bytes())
+    third = grade(api, course, [ASSIGNMENT], workers=2)
+    assert {r.student for r in third if not r.skipped} == {"blank"}
+    assert scores(third)["blank"] == 10
+
+    forced = grade(api, course, [ASSIGNMENT], workers=2, force=True)
+    assert not any(r.skipped for r in forced) and scores(forced) == scores(third)
+
+
+def test_an_interrupted_run_resumes_without_losing_or_redoing_work(
+        course: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    api = open_api(course)
+    real_autograde = dlmath.grading._autograde
+    calls = []
+
+    def interrupted_after_one(*args: object) -> object:
+        calls.append(args)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return real_autograde(*args)
+
+    monkeypatch.setattr(dlmath.grading, "_autograde", interrupted_after_one)
+    with pytest.raises(KeyboardInterrupt):
+        grade(api, course, [ASSIGNMENT], workers=2)
+    monkeypatch.undo()
+    kept = {p: p.stat().st_mtime_ns for p in (course / ".dlmath" / "executed").glob("*.ipynb")}
+    assert kept, "notebooks executed before the interruption were not kept"
+
+    resumed = grade(api, course, [ASSIGNMENT], workers=2)
+    assert sum(r.skipped for r in resumed) == 1, "the submission graded before was redone"
+    assert scores(resumed) == {"reference": 10, "blank": 0, "steps_off_by_one": 8}
+    assert all(p.stat().st_mtime_ns == mtime for p, mtime in kept.items()), \
+        "a notebook executed before the interruption was executed again"
+    reexecuted = [r for r in resumed if r.executed_by]
+    assert len(reexecuted) == 3 - 1 - (len(kept) - 1), [r.student for r in reexecuted]
