@@ -143,19 +143,54 @@ class GradingState:
         return self.graded / assignment / f"{student}.json"
 
     def is_graded(self, assignment: str, student: str, digest: str) -> bool:
-        """Whether this exact submission was graded by an earlier run."""
-        record = self._record(assignment, student)
-        return record.is_file() and json.loads(record.read_text())["digest"] == digest
+        """Whether this exact submission was graded successfully by an earlier run."""
+        outcome = read_outcome(self._record(assignment, student))
+        return outcome is not None and outcome.ok and outcome.digest == digest
 
-    def mark_graded(self, assignment: str, student: str, digest: str) -> None:
-        """Remember that this exact submission is in the gradebook."""
-        record = self._record(assignment, student)
+    def record(self, result: SubmissionResult, digest: str) -> None:
+        """Remember how this exact submission's grading ended (written atomically)."""
+        record = self._record(result.assignment, result.student)
         record.parent.mkdir(parents=True, exist_ok=True)
-        record.write_text(json.dumps({"digest": digest}))
+        unfinished = record.with_suffix(f".{uuid.uuid4().hex}.partial")
+        unfinished.write_text(json.dumps({"digest": digest, "ok": result.ok,
+                                          "error": result.error}))
+        unfinished.replace(record)
 
     def forget(self, assignment: str, student: str) -> None:
         """Forget an earlier grading of this submission (it is being regraded)."""
         self._record(assignment, student).unlink(missing_ok=True)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """How the last grading run of one submission ended, as ``.dlmath/graded/`` records it."""
+
+    digest: str
+    ok: bool
+    error: str = ""
+
+
+def read_outcome(record: Path) -> Outcome | None:
+    """The outcome stored in ``record``, or None if there is none."""
+    if not record.is_file():
+        return None
+    data = json.loads(record.read_text())
+    return Outcome(digest=data["digest"], ok=data.get("ok", True), error=data.get("error", ""))
+
+
+def grading_outcomes(course_root: Path) -> dict[tuple[str, str], Outcome]:
+    """(assignment, student) -> how its last grading ended, for every submission ever graded.
+
+    A submission in ``submitted/`` without an entry was never graded; one with ``ok=False``
+    could not be graded (its ``error`` says why): exports must not report either as a 0.
+    """
+    graded = course_root / ".dlmath" / "graded"
+    outcomes = {}
+    for record in sorted(graded.glob("*/*.json")):
+        outcome = read_outcome(record)
+        if outcome is not None:
+            outcomes[(record.parent.name, record.stem)] = outcome
+    return outcomes
 
 
 def _execute_section(config: Config) -> dict:
@@ -246,6 +281,7 @@ def grade(api: NbGraderAPI, course_root: Path, assignments: Iterable[str], *,
                 job = prepare_job(api, course_root, *sub)
             except Exception as error:  # noqa: BLE001 - reported per submission, run goes on
                 results[sub] = SubmissionResult(*sub, ok=False, error=f"cannot prepare: {error}")
+                state.record(results[sub], digests[sub])
                 progress.step(" ".join(sub))
                 continue
             if state.has_result(job.key):
@@ -258,8 +294,7 @@ def grade(api: NbGraderAPI, course_root: Path, assignments: Iterable[str], *,
         for sub, execution in _completed(ready, pending, state):
             progress.step(" ".join(sub))
             results[sub] = _autograde(autograde_api, *sub, execution)
-            if results[sub].ok:
-                state.mark_graded(*sub, digests[sub])
+            state.record(results[sub], digests[sub])
     progress.finish()
     return [results[sub] for sub in submissions]
 
