@@ -119,3 +119,17 @@ def check_equal_aspect(what: str, ax: Axes) -> None:
     if ax.get_aspect() != 1.0:
         fail(what, detail="the aspect ratio is not equal", got=repr(ax.get_aspect()),
              hint='call ax.set_aspect("equal").')
+
+
+def check_drawn_on(what: str, returned: Any, ax: Axes) -> Axes:
+    """Check that a plotting function given ``ax=ax`` returned that very Axes, and return it.
+
+    Inspect the returned Axes afterwards (not ``ax`` itself): that is the value the student's
+    function handed back, whatever process it was drawn in.
+    """
+    check_axes(what, returned)
+    if returned is not ax:
+        fail(what, detail="the returned Axes is not the ax that was passed in",
+             expected="the ax argument", got="another Axes",
+             hint="draw on the ax you are given and return it; create one only when ax is None.")
+    return returned

@@ -199,3 +199,17 @@ def check_inputs_unchanged(what: str, func: Callable[..., Any], *args: Any,
                  expected=old, got=new,
                  hint=hint or "work on a copy (e.g. np.array(x, dtype=float)) instead.")
     return result
+
+
+def check_no_error(what: str, func: Callable[..., Any], *args: Any, hint: str = "",
+                   **kwargs: Any) -> None:
+    """Check that ``func(*args, **kwargs)`` returns without raising (a valid input is accepted).
+
+    Returns ``None`` on purpose, so that a bare call ending a test cell never displays the
+    student's value (nbgrader would read a displayed number as partial credit).
+    """
+    try:
+        func(*args, **kwargs)
+    except Exception as error:  # noqa: BLE001 - any exception is the student's mistake
+        fail(what, expected="a result, without an exception",
+             got=f"{type(error).__name__}: {error}", hint=hint)

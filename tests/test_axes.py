@@ -12,6 +12,7 @@ import pytest  # noqa: E402
 from dlmath.axes import (  # noqa: E402
     check_axes,
     check_contours,
+    check_drawn_on,
     check_has_labels,
     check_legend,
     check_line_data,
@@ -61,3 +62,12 @@ def test_wrong_line_data_fails(ax: plt.Axes) -> None:
     ax.plot([2, 3], [0, 1], label="lr=0.1")
     with pytest.raises(CheckFailed):
         check_line_data("plot", ax, "lr=0.1", [[0, 2], [1, 3]], rtol=0, atol=1e-12)
+
+
+def test_check_drawn_on_accepts_the_given_axes_only(ax: plt.Axes) -> None:
+    assert check_drawn_on("plot(ax=ax)", ax, ax) is ax
+    _, other = plt.subplots()
+    with pytest.raises(CheckFailed, match="not the ax that was passed in"):
+        check_drawn_on("plot(ax=ax)", other, ax)
+    with pytest.raises(CheckFailed, match="an instance of Axes"):
+        check_drawn_on("plot(ax=ax)", None, ax)

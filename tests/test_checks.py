@@ -12,6 +12,7 @@ from dlmath.checks import (
     check_close,
     check_inputs_unchanged,
     check_integer,
+    check_no_error,
     check_raises,
     check_true,
 )
@@ -111,3 +112,12 @@ def test_check_inputs_unchanged_detects_in_place_updates() -> None:
     assert check_inputs_unchanged("f", lambda x: x + 1, np.ones(2)).tolist() == [2.0, 2.0]
     with pytest.raises(CheckFailed, match="argument 1 was modified in place"):
         check_inputs_unchanged("f", mutates, np.ones(2))
+
+
+def test_check_no_error_passes_quietly_and_reports_the_exception() -> None:
+    assert check_no_error("f", lambda x: x + 1, 1) is None
+    with pytest.raises(CheckFailed, match="ValueError: sums to 1.0000005") as failure:
+        check_no_error("entropy([0.5, 0.5000005])", lambda: (_ for _ in ()).throw(
+            ValueError("sums to 1.0000005")), hint="allow round-off up to 1e-6")
+    assert "expected: a result, without an exception" in str(failure.value)
+    assert "hint:     allow round-off up to 1e-6" in str(failure.value)
