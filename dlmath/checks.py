@@ -213,3 +213,45 @@ def check_no_error(what: str, func: Callable[..., Any], *args: Any, hint: str = 
     except Exception as error:  # noqa: BLE001 - any exception is the student's mistake
         fail(what, expected="a result, without an exception",
              got=f"{type(error).__name__}: {error}", hint=hint)
+
+
+def as_plain(what: str, value: Any, hint: str = "") -> Any:
+    """Convert ``value`` to built-in data: None, bool, int, float, complex, str, list, dict.
+
+    NumPy scalars and arrays become their built-in equivalents, tuples become lists, and
+    subclasses of built-in types are converted to the base type (so a lying ``__eq__`` is
+    dropped). Anything else fails with a clear message instead of being compared.
+    """
+    if value is None:
+        return None
+    if isinstance(value, bool | np.bool_):
+        return bool(value)
+    if isinstance(value, numbers.Integral | np.integer):
+        return int(value)
+    if isinstance(value, numbers.Real | np.floating):
+        return float(value)
+    if isinstance(value, numbers.Complex | np.complexfloating):
+        return complex(value)
+    if isinstance(value, str):
+        return str(value)
+    if isinstance(value, np.ndarray):
+        return as_plain(what, value.tolist(), hint)
+    if isinstance(value, list | tuple):
+        return [as_plain(what, item, hint) for item in value]
+    if isinstance(value, dict):
+        return {as_plain(what, key, hint) if not isinstance(key, tuple)
+                else tuple(as_plain(what, list(key), hint)): as_plain(what, item, hint)
+                for key, item in value.items()}
+    fail(what, expected="plain data (numbers, strings, lists, dicts)",
+         got=f"{type(value).__name__}: {_show(value)}", hint=hint)
+
+
+def check_equal(what: str, got: Any, expected: Any, hint: str = "") -> None:
+    """Check that ``got`` equals ``expected`` exactly, after both are converted to plain data.
+
+    For exact, structured answers (labels, orderings, keys): tuples and lists compare equal,
+    ``1 == 1.0``, and NumPy values count as their built-in equivalents.
+    """
+    plain = as_plain(what, got, hint)
+    if plain != as_plain(what, expected):
+        fail(what, expected=_show(as_plain(what, expected)), got=_show(plain), hint=hint)

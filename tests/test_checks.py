@@ -8,8 +8,10 @@ import pytest
 
 from dlmath.checks import (
     CheckFailed,
+    as_plain,
     check_array,
     check_close,
+    check_equal,
     check_inputs_unchanged,
     check_integer,
     check_no_error,
@@ -121,3 +123,20 @@ def test_check_no_error_passes_quietly_and_reports_the_exception() -> None:
             ValueError("sums to 1.0000005")), hint="allow round-off up to 1e-6")
     assert "expected: a result, without an exception" in str(failure.value)
     assert "hint:     allow round-off up to 1e-6" in str(failure.value)
+
+
+def test_as_plain_converts_numpy_and_nested_containers() -> None:
+    value = {"n": np.int64(3), "rows": (np.float64(0.5), "he"), "ok": np.True_,
+             "a": np.array([1, 2])}
+    plain = as_plain("x", value)
+    assert plain == {"n": 3, "rows": [0.5, "he"], "ok": True, "a": [1, 2]}
+    assert type(plain["n"]) is int and type(plain["ok"]) is bool and type(plain["a"][0]) is int
+
+
+def test_check_equal_compares_plain_data_only() -> None:
+    check_equal("rows", [(100, "xavier"), (100, "he")], [[100, "xavier"], (100.0, "he")])
+    with pytest.raises(CheckFailed, match="expected: "):
+        check_equal("rows", [(100, "he"), (100, "xavier")], [(100, "xavier"), (100, "he")],
+                    hint="xavier first")
+    with pytest.raises(CheckFailed, match="plain data"):
+        check_equal("rows", [LiesAboutEverything()], [1])
