@@ -97,6 +97,23 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return run_demo(args.course, workdir, n_students=args.students)
 
 
+def cmd_lab(args: argparse.Namespace) -> int:
+    """Set up the student working copy and start JupyterLab in it."""
+    from dlmath.lab import check_jupyterlab, prepare_student_copy, start_lab
+
+    workdir = args.dir if args.dir is not None else args.course / "student"
+    check_jupyterlab()
+    copy = prepare_student_copy(args.course, workdir)
+    print(f"Student working copy: {copy.root}\n"
+          f"Released to its Assignments tab ({copy.exchange}): {', '.join(copy.released)}")
+    if args.prepare_only:
+        print(f"Start JupyterLab there with: dlmath lab --dir {copy.root}")
+        return EXIT_OK
+    start_lab(copy, ip=args.ip, port=args.port, open_browser=not args.no_browser,
+              allow_root=args.allow_root)
+    return EXIT_OK  # not reached: start_lab replaces this process
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser for ``dlmath`` and its subcommands."""
     parser = argparse.ArgumentParser(
@@ -152,6 +169,28 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--students", type=int, default=36, help="class size (default: 36)")
     demo.add_argument("--workdir", type=Path, default=None,
                       help="folder to build the simulated course in (it is replaced)")
+
+    lab = add("lab", cmd_lab,
+              "Start JupyterLab for a student working copy of the released assignments. "
+              "The copy has its own nbgrader exchange: the Nbgrader > Assignments tab lists "
+              "every assignment in release/, Fetch copies one into the working copy (work "
+              "already fetched is never overwritten), Validate runs its visible tests, "
+              "Submit hands it in to the exchange.")
+    lab.add_argument("--dir", type=Path, default=None,
+                     help="the student working copy (default: student/ in the course; "
+                          "created if missing, kept between runs)")
+    lab.add_argument("--ip", default="127.0.0.1",
+                     help="address JupyterLab listens on (default: 127.0.0.1, this machine "
+                          "only)")
+    lab.add_argument("--port", type=int, default=None,
+                     help="port (default: JupyterLab's, 8888 or the next free one)")
+    lab.add_argument("--no-browser", action="store_true",
+                     help="do not open a web browser; open the printed URL yourself")
+    lab.add_argument("--allow-root", action="store_true",
+                     help="let JupyterLab run as root (it refuses otherwise; containers, CI)")
+    lab.add_argument("--prepare-only", action="store_true",
+                     help="set up or refresh the working copy, then exit without starting "
+                          "JupyterLab")
     return parser
 
 
