@@ -34,3 +34,35 @@ c.OverwriteCells.add_missing_cells = True
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
 c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
 
+
+# ---------------------------------------------------------------------------------------------
+# LMS round trip (dlmath/feedback.py, late_policy.py, collect.py, exports.py). README section
+# "Grades to your LMS" explains the workflow. Everything below differs from nbgrader's defaults.
+# ---------------------------------------------------------------------------------------------
+from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor  # noqa: E402
+from nbgrader.preprocessors import GetGrades  # noqa: E402
+
+from dlmath.feedback import HideHiddenTests, ProvisionalNotice  # noqa: E402
+
+# Feedback: nbgrader's default (GetGrades, CSSHTMLHeaderPreprocessor) renders the autograded
+# notebook, whose test cells autograding restored with their hidden tests, so students would
+# read the hidden tests and the traceback lines quoting them. HideHiddenTests removes the hidden
+# regions and reduces a test cell's traceback to the check's message; ProvisionalNotice says
+# when a written answer is not graded yet (nbgrader shows it as 0).
+c.GenerateFeedback.preprocessors = [GetGrades, HideHiddenTests, ProvisionalNotice,
+                                    CSSHTMLHeaderPreprocessor]
+
+# Late work: nbgrader's default plugin deducts nothing (or everything). The course deducts 10%
+# of the score per started day late after 15 minutes of grace, and gives 0 after 7 days. It
+# applies when an assignment has a due date (`nbgrader db assignment add ID --duedate=...`)
+# and a submission has a timestamp.txt (nbgrader collect, or dlmath collect).
+c.AssignLatePenalties.plugin_class = "dlmath.late_policy.LatePenaltyPolicy"
+c.LatePenaltyPolicy.per_day = 0.1
+c.LatePenaltyPolicy.grace_minutes = 15
+c.LatePenaltyPolicy.max_days = 7
+
+# `nbgrader zip_collect ID` reads Canvas and Moodle "download all submissions" archives as they
+# are (nbgrader's default collector needs an instructor-written regular expression), and keeps
+# each entry's time so that it can serve as the submission time.
+c.ZipCollectApp.extractor_plugin = "dlmath.collect.ArchiveExtractor"
+c.ZipCollectApp.collector_plugin = "dlmath.collect.LmsCollector"

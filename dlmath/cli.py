@@ -11,10 +11,10 @@ import sys
 from pathlib import Path
 
 from nbgrader.api import Gradebook
-from nbgrader.plugins import CsvExportPlugin
 
 from dlmath.course import CourseError, assignment_ids, check_assignment, find_course_root, open_api
 from dlmath.grading import grade
+from dlmath.lms_commands import add_lms_commands
 from dlmath.progress import Progress
 from dlmath.reports import cell_table, student_table
 
@@ -67,26 +67,6 @@ def cmd_grade(args: argparse.Namespace) -> int:
         first_line = (result.error.strip().splitlines() or ["unknown error"])[-1]
         print(f"NOT GRADED: {result.student} {result.assignment}: {first_line}", file=sys.stderr)
     return EXIT_ATTENTION if failures else EXIT_OK
-
-
-def cmd_feedback(args: argparse.Namespace) -> int:
-    """Write HTML feedback for every autograded submission."""
-    api = open_api(args.course)
-    failed = 0
-    for assignment in _assignments(args.course, args.assignments):
-        outcome = api.generate_feedback(assignment)
-        if not outcome["success"]:
-            failed += 1
-            print(f"{assignment}: feedback failed\n{outcome.get('error')}", file=sys.stderr)
-    return EXIT_ATTENTION if failed else EXIT_OK
-
-
-def cmd_export(args: argparse.Namespace) -> int:
-    """Export the gradebook as nbgrader's CSV."""
-    api = open_api(args.course)
-    with Gradebook(api.coursedir.db_url) as gradebook:
-        CsvExportPlugin(to=str(args.to)).export(gradebook)
-    return EXIT_OK
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -154,14 +134,7 @@ def build_parser() -> argparse.ArgumentParser:
                               help="execute notebooks on the workers of this Dask scheduler "
                                    "instead of local processes")
 
-    feedback = add("feedback", cmd_feedback,
-                   "Write HTML feedback for autograded submissions into feedback/.")
-    feedback.add_argument("assignments", nargs="*", metavar="ASSIGNMENT",
-                          help="assignment ids (default: all)")
-
-    export = add("export", cmd_export, "Export all grades as nbgrader's CSV.")
-    export.add_argument("--to", type=Path, default=Path("grades.csv"),
-                        help="output file (default: grades.csv)")
+    add_lms_commands(add)
 
     demo = add("demo", cmd_demo,
                "Release, simulate a class, autograde, write feedback, export and summarise, "

@@ -1,0 +1,218 @@
+"""The LMS round-trip subcommands of ``dlmath``: roster, collect, feedback, export, report.
+
+``dlmath.cli`` registers them with ``add_lms_commands``. Exit codes as everywhere in dlmath:
+0 success, 1 finished but something needs attention, 2 usage or setup error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
+
+from nbgrader.api import Gradebook
+
+from dlmath.collect import collect_archive
+from dlmath.course import CourseError, assignment_ids, check_assignment, open_api
+from dlmath.exports import EXPORTERS
+from dlmath.item_analysis import terminal_summary, write_report
+from dlmath.roster import import_roster, read_roster
+
+EXIT_OK, EXIT_ATTENTION = 0, 1
+DEFAULT_REPORT = Path("item_analysis.html")
+
+
+def _err(message: str) -> None:
+    print(message, file=sys.stderr)
+
+
+def cmd_roster_import(args: argparse.Namespace) -> int:
+    """Create or update the gradebook's students from a Canvas or Moodle roster file."""
+    explicit = {}
+    for item in args.assignment_map or []:
+        assignment, sep, title = item.partition("=")
+        if not sep:
+            raise CourseError(f"--assignment-map {item!r}: write it as ASSIGNMENT=LMS TITLE")
+        check_assignment(args.course, assignment)
+        explicit[assignment] = title
+    roster = read_roster(args.file, id_column=args.id_column)
+    api = open_api(args.course)
+    summary = import_roster(args.course, api.coursedir.db_url, roster,
+                            assignment_ids(args.course), explicit)
+    lms = {"canvas": "Canvas", "moodle": "Moodle"}[roster.lms]
+    print(f"{args.file.name} ({lms}): {len(summary.created)} students added, "
+          f"{len(summary.updated)} updated, {len(summary.unchanged)} unchanged.")
+    for assignment, column in sorted(summary.matched.items()):
+        suffix = f" ({column.lms_id})" if column.lms_id else ""
+        print(f"  {assignment} <- {column.title}{suffix}")
+    missing = [a for a in assignment_ids(args.course) if a not in summary.matched]
+    if roster.columns and missing:
+        print(f"  no {lms} column for: {', '.join(missing)} (title matching will be used; "
+              "--assignment-map ID=TITLE sets one)")
+    if summary.unmatched:
+        print(f"  {lms} columns that are no course assignment: "
+              + ", ".join(repr(c.title) for c in summary.unmatched))
+    for line in summary.skipped:
+        _err(f"SKIPPED {line}")
+    return EXIT_ATTENTION if summary.skipped else EXIT_OK
+
+
+def cmd_collect(args: argparse.Namespace) -> int:
+    """Place the notebooks of an LMS submissions archive into submitted/."""
+    if args.assignment:
+        check_assignment(args.course, args.assignment)
+    if not args.zip.is_file():
+        raise CourseError(f"{args.zip}: no such file")
+    # nbgrader's ZipCollect logs every file it copies at INFO; only its warnings matter here.
+    logging.getLogger("traitlets").setLevel(logging.WARNING)
+    result = collect_archive(args.course, args.zip, args.assignment, lms=args.lms,
+                             replace=args.replace)
+    print(f"{args.zip.name} -> submitted/<student>/{result.assignment}/: "
+          f"{len(result.added)} added, {len(result.unchanged)} unchanged, "
+          f"{len(result.replaced)} replaced, {len(result.conflicts)} left alone.")
+    for note in result.notes:
+        print(f"  {note}")
+    if result.replaced:
+        print(f"  the replaced submissions were moved to {result.backup}")
+    for student in result.conflicts:
+        _err(f"NOT REPLACED: submitted/{student}/{result.assignment} differs from the archive's;"
+             " kept as it is (--replace keeps a copy and takes the archive's)")
+    for rejected in result.rejected:
+        _err(f"NOT COLLECTED: {Path(rejected.path).name}: {rejected.note}")
+    return EXIT_ATTENTION if result.needs_attention else EXIT_OK
+
+
+def cmd_feedback(args: argparse.Namespace) -> int:
+    """Write HTML feedback (hidden tests removed) for every autograded submission."""
+    from dlmath.cli import _assignments  # cli imports this module: import at call time
+
+    api = open_api(args.course)
+    failed = 0
+    for assignment in _assignments(args.course, args.assignments):
+        if not any((args.course / "autograded").glob(f"*/{assignment}")):
+            continue  # nothing autograded yet: nbgrader would fail with "no notebooks"
+        outcome = api.generate_feedback(assignment)
+        if not outcome["success"]:
+            failed += 1
+            _err(f"{assignment}: feedback failed\n{outcome.get('error') or outcome.get('log')}")
+    return EXIT_ATTENTION if failed else EXIT_OK
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    """Export the grades for an LMS (or as nbgrader's CSV) and say which are not final."""
+    exporter_class = EXPORTERS[args.format]
+    for assignment in args.assignments:
+        check_assignment(args.course, assignment)
+    dest = args.to or Path(exporter_class.default_name)
+    logging.getLogger("traitlets").setLevel(logging.ERROR)  # the summary below says it all
+    api = open_api(args.course)
+    exporter = exporter_class(to=str(dest), course_root=str(args.course),
+                              include_provisional=args.include_provisional,
+                              assignment=args.assignments, config=api.config)
+    with Gradebook(api.coursedir.db_url) as gradebook:
+        exporter.export(gradebook)
+    pending = [e for e in exporter.entries if not e.final]
+    unknown = getattr(exporter, "without_lms_id", [])
+    if unknown:
+        _err(f"No Canvas assignment id for {', '.join(unknown)}: Canvas matches these columns "
+             "by exact title or creates new assignments (`dlmath roster import` with a Canvas "
+             "gradebook export records the ids).")
+    if not pending:
+        return EXIT_ATTENTION if unknown else EXIT_OK
+    counts = Counter(e.status for e in pending)
+    what = "provisional scores written" if args.include_provisional else (
+        "left blank" if args.format == "canvas" else
+        "written as -" if args.format == "moodle" else "marked in the status column")
+    _err(f"{len(pending)} of {len(exporter.entries)} grades are not final ({what}): "
+         + ", ".join(f"{n} {s}" for s, n in sorted(counts.items())))
+    _err(f"Details: {exporter.status_path()}")
+    return EXIT_ATTENTION
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    """Write the item-analysis HTML page and print its summary."""
+    api = open_api(args.course)
+    with Gradebook(api.coursedir.db_url) as gradebook:
+        analysis = write_report(gradebook, args.course, args.to)
+    if not any(ex.totals for ex in analysis.exercises.values()):
+        _err("No graded submissions yet: run `dlmath grade` first.")
+        return EXIT_ATTENTION
+    print(terminal_summary(analysis))
+    print(f"\nReport: {args.to.resolve()}")
+    return EXIT_OK
+
+
+def add_lms_commands(add: Callable[..., argparse.ArgumentParser]) -> None:
+    """Register the LMS subcommands through ``add(name, func, help)`` of ``dlmath.cli``."""
+    roster = add("roster", None, "Import the class list from your LMS into the gradebook.")
+    roster_commands = roster.add_subparsers(dest="roster_command", required=True,
+                                            metavar="ACTION")
+    roster_import = roster_commands.add_parser(
+        "import", help="create or update students from a Canvas or Moodle export",
+        description="Create or update the gradebook's students (id, names, email) from a "
+                    "Canvas gradebook export (Grades > Export) or a Moodle participants or "
+                    "grades export (CSV), and remember their LMS ids and which LMS column is "
+                    "which assignment (.dlmath/lms/ids.json). Running it again with the same "
+                    "file changes nothing; students missing from the file are kept.")
+    roster_import.set_defaults(func=cmd_roster_import)
+    roster_import.add_argument("file", type=Path, metavar="FILE", help="the exported CSV file")
+    roster_import.add_argument(
+        "--id-column", metavar="COLUMN",
+        help="column holding nbgrader student ids (default: Canvas 'SIS Login ID', else "
+             "'SIS User ID', else 'ID'; Moodle 'ID number', else 'Username', else the part of "
+             "'Email address' before @)")
+    roster_import.add_argument(
+        "--assignment-map", action="append", metavar="ID=TITLE",
+        help="the LMS column title of an assignment, when its title does not start with its "
+             "exercise number (e.g. ex1_ill_conditioned_gd='Gradient descent'); repeatable")
+
+    collect = add("collect", cmd_collect,
+                  "Put the notebooks of a Canvas or Moodle 'download all submissions' archive "
+                  "into submitted/<student>/<assignment>/ (nbgrader's zip_collect with the "
+                  "course's collector). Files that cannot be placed are listed; an existing, "
+                  "different submission is never overwritten unless --replace.")
+    collect.add_argument("zip", type=Path, metavar="ZIP", help="the archive the LMS gave you")
+    collect.add_argument("--assignment", metavar="ID",
+                         help="assignment id (default: the one the notebooks are named after)")
+    collect.add_argument("--lms", choices=["auto", "canvas", "moodle"], default="auto",
+                         help="which LMS named the files (default: recognised per file)")
+    collect.add_argument("--replace", action="store_true",
+                         help="take the archive's version of a submission that differs from "
+                              "the one in submitted/ (the old one is moved to "
+                              ".dlmath/lms/replaced/)")
+
+    feedback = add("feedback", cmd_feedback,
+                   "Write HTML feedback for autograded submissions into "
+                   "feedback/<student>/<assignment>/: the student's work, scores and the "
+                   "messages of failing checks, without hidden test code.")
+    feedback.add_argument("assignments", nargs="*", metavar="ASSIGNMENT",
+                          help="assignment ids (default: all)")
+
+    export = add("export", cmd_export,
+                 "Export grades as a Canvas or Moodle import file, or as nbgrader's CSV with a "
+                 "status column. Missing submissions count 0; grades that are not final "
+                 "(autograding failed, not graded yet, written answer not graded yet) are "
+                 "not written as numbers, are listed in <file>-status.csv and make the exit "
+                 "code 1.")
+    export.add_argument("assignments", nargs="*", metavar="ASSIGNMENT",
+                        help="assignment ids (default: all)")
+    export.add_argument("--format", choices=sorted(EXPORTERS), default="csv",
+                        help="canvas: Canvas gradebook import; moodle: Moodle grade import; "
+                             "csv: nbgrader's CSV plus status (default)")
+    export.add_argument("--to", type=Path, default=None,
+                        help="output file (default: canvas_grades.csv, moodle_grades.csv or "
+                             "grades.csv)")
+    export.add_argument("--include-provisional", action="store_true",
+                        help="write provisional scores (e.g. written answer not graded yet) "
+                             "as numbers instead of leaving them out; still listed as such")
+
+    report = add("report", cmd_report,
+                 "Item analysis: per test cell the pass rate and points, per exercise the "
+                 "score distribution, the most common failing checks; an HTML page with "
+                 "plots and a summary here.")
+    report.add_argument("--to", type=Path, default=DEFAULT_REPORT,
+                        help=f"the HTML page to write (default: {DEFAULT_REPORT})")
+
