@@ -132,8 +132,8 @@ def check_close(what: str, got: Any, expected: float, *, rtol: float, atol: floa
     """Check that a scalar ``got`` is within ``rtol``/``atol`` of ``expected``."""
     value = as_float(what, got, hint)
     if not np.isclose(value, expected, rtol=rtol, atol=atol):
-        fail(what, expected=f"{expected!r} (rtol={rtol:g}, atol={atol:g})", got=repr(value),
-             hint=hint)
+        fail(what, expected=f"{float(expected)!r} (rtol={rtol:g}, atol={atol:g})",
+             got=repr(value), hint=hint)
 
 
 def check_integer(what: str, got: Any, expected: int | None, hint: str = "") -> None:
