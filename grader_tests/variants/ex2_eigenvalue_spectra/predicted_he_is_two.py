@@ -1,7 +1,7 @@
 """Predicts radius 2 for He (the variance ratio) instead of sqrt(2).
 
 kind: mistake
-loses: test_predicted_spectral_radius, test_spectrum_table
+loses: test_predicted_spectral_radius
 """
 
 
