@@ -163,8 +163,10 @@ class CanvasExportPlugin(StatusExportPlugin):
     default_name = "canvas_grades.csv"
 
     def column_title(self, assignment: str, ids: LmsIds) -> str:
-        """``<title> (<id>)`` from the roster import; the bare title when no id is known."""
-        column = ids.column(assignment, "canvas") or LmsColumn(assignment)
+        """``<title> (<id>)`` from the roster import; the bare title when no id is known
+        (the title a Moodle roster gave, else the nbgrader id)."""
+        column = (ids.column(assignment, "canvas") or ids.column(assignment, "moodle")
+                  or LmsColumn(assignment))
         if column.lms_id is None:
             self.without_lms_id.append(assignment)
             self.log.warning("No Canvas id known for %s: Canvas will match the column %r by "

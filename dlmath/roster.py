@@ -129,9 +129,12 @@ def is_canvas_header(header: Sequence[str]) -> bool:
 
 
 def is_moodle_header(header: Sequence[str]) -> bool:
-    """Whether ``header`` is a Moodle participants or grades export header."""
-    names = {h.lower() for h in header}
-    return {"first name", "last name"} <= names
+    """Whether ``header`` is a Moodle participants or grades export header.
+
+    Moodle writes exactly "First name" and "Last name"; Blackboard's "Last Name" and
+    "First Name" (capital N) is another format, with other ids, and is not taken for it.
+    """
+    return {"First name", "Last name"} <= set(header)
 
 
 def _pick_id(row: Mapping[str, str], candidates: Sequence[str]) -> str:
