@@ -38,6 +38,10 @@ EXCHANGE_DIR = ".exchange"
 CACHE_DIR = ".nbgrader_cache"
 JUPYTER_CONFIG_DIR = ".jupyter"
 
+# Run at the start of Validate's kernel: failed checks then read as their message alone.
+VALIDATE_KERNEL_HOOK = ("--IPKernelApp.exec_lines=from dlmath.kernel_hooks import "
+                        "show_check_failures_plainly; show_check_failures_plainly()")
+
 # nbgrader's server extensions a student needs (and the one a student must not have: the
 # formgrader would turn the working copy into a course folder with its own gradebook).
 STUDENT_SERVER_EXTENSIONS = {
@@ -105,9 +109,12 @@ def _student_config(course_config: Config, copy: StudentCopy) -> str:
         f"c.Exchange.root = {str(copy.exchange)!r}",
         f"c.Exchange.assignment_dir = {str(copy.root)!r}",
         f"c.Exchange.cache = {str(copy.root / CACHE_DIR)!r}",
-        "# The instructor's execution settings, so Validate runs the notebook as grading will.",
+        "# The instructor's execution settings, so Validate runs the notebook as grading will;",
+        "# in addition, a failed check shows as its plain message (dlmath/kernel_hooks.py).",
     ]
-    for key, value in sorted(course_config.get("Execute", {}).items()):
+    execute = dict(course_config.get("Execute", {}))
+    execute["extra_arguments"] = [*execute.get("extra_arguments", []), VALIDATE_KERNEL_HOOK]
+    for key, value in sorted(execute.items()):
         lines.append(f"c.Execute.{key} = {value!r}")
     return "\n".join(lines) + "\n"
 
