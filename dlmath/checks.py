@@ -100,8 +100,8 @@ def check_array(what: str, got: Any, expected: Any, *, rtol: float, atol: float,
         where = tuple(int(i) for i in np.argwhere(~close)[0])
         fail(what, expected=expected_array, got=got_array, hint=hint,
              detail=(f"{int((~close).sum())} of {close.size} entries differ "
-                     f"(first at index {where}: expected {expected_array[where]!r}, "
-                     f"got {got_array[where]!r}; rtol={rtol:g}, atol={atol:g})"))
+                     f"(first at index {where}: expected {expected_array[where].item()!r}, "
+                     f"got {got_array[where].item()!r}; rtol={rtol:g}, atol={atol:g})"))
 
 
 def check_same_values(what: str, got: Any, expected: Any, *, atol: float,
