@@ -1,7 +1,7 @@
 """Divides by max(||a||, ||b||) instead of ||a|| + ||b||.
 
 kind: mistake
-loses: test_relative_error, test_gradient_report, test_plot_eps_sweep
+loses: test_relative_error, test_plot_eps_sweep
 """
 
 
