@@ -17,6 +17,7 @@ from nbgrader.plugins import CsvExportPlugin
 
 from dlmath.course import CourseError, assignment_ids, copy_course, open_api
 from dlmath.grading import SubmissionResult, grade
+from dlmath.lms_commands import write_canvas_and_report
 from dlmath.progress import Progress
 from dlmath.reports import cell_table, student_table
 from dlmath.variants import Variant, load_variants, write_submission
@@ -129,6 +130,9 @@ def run_demo(repo_root: Path, workdir: Path, n_students: int = 36) -> int:
     elapsed = time.monotonic() - started
     print(f"Graded {len(results)} submissions from {n_students} students in {elapsed:.0f} s.")
     print(f"Course folder: {course}  (feedback/ and grades.csv are there)")
+    canvas_csv, report = write_canvas_and_report(course)
+    print(f"Canvas gradebook import: {canvas_csv}")
+    print(f"Item analysis: {report}")
     if problems:
         print(f"{len(problems)} scores differ from the grader's self-test expectations:")
         print("\n".join(f"  {p}" for p in problems))

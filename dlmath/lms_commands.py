@@ -216,3 +216,15 @@ def add_lms_commands(add: Callable[..., argparse.ArgumentParser]) -> None:
     report.add_argument("--to", type=Path, default=DEFAULT_REPORT,
                         help=f"the HTML page to write (default: {DEFAULT_REPORT})")
 
+
+
+def write_canvas_and_report(course: Path) -> tuple[Path, Path]:
+    """Write ``canvas_grades.csv`` and ``item_analysis.html`` into ``course`` (for the demo)."""
+    api = open_api(course)
+    logging.getLogger("traitlets").setLevel(logging.ERROR)  # the demo's summary says enough
+    canvas_csv, report = course / "canvas_grades.csv", course / DEFAULT_REPORT
+    with Gradebook(api.coursedir.db_url) as gradebook:
+        EXPORTERS["canvas"](to=str(canvas_csv), course_root=str(course),
+                            config=api.config).export(gradebook)
+        write_report(gradebook, course, report)
+    return canvas_csv, report
