@@ -1,7 +1,7 @@
 """Takes log q without clipping, so q = 0 where p > 0 gives infinity.
 
 kind: mistake
-loses: test_cross_entropy
+loses: test_cross_entropy, test_kl_divergence
 """
 
 

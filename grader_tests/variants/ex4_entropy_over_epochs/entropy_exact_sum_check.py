@@ -1,0 +1,16 @@
+"""Requires every row to sum to exactly 1, so rows off by round-off are rejected.
+
+Sums such as 0.3 + 0.2 + 0.2 + 0.15 + 0.15 (a row of PREDICTIONS) or a normalised random row
+are not exactly 1.0 in floating point, and 1 + 5e-7 is within the tolerance.
+
+kind: mistake
+loses: test_entropy, test_entropy_validation, test_training_curves
+"""
+
+
+def entropy(p):
+    p = np.asarray(p, dtype=float)
+    if np.any(p < 0) or np.any(p.sum(axis=-1) != 1):
+        raise ValueError("not a probability distribution")
+    safe = np.where(p > 0, p, 1.0)
+    return -np.sum(p * np.log(safe), axis=-1)
