@@ -12,7 +12,7 @@ from conftest import ASSIGNMENTS, VARIANTS_ROOT, all_variants
 from dlmath.grading import SubmissionResult
 from dlmath.variants import Variant, load_variants
 
-MIN_MISTAKES, MIN_ALTERNATIVES = 8, 3
+MIN_MISTAKES, MIN_ALTERNATIVES = 10, 3
 
 
 @pytest.mark.parametrize("variant", all_variants(), ids=lambda v: f"{v.assignment}:{v.name}")
