@@ -211,6 +211,9 @@ class LmsCollector(FileNameCollectorPlugin):
         if trusted:
             local = dt.datetime.fromtimestamp(os.stat(p.path).st_mtime)
             timestamp = local.replace(tzinfo=ZoneInfo(self.timezone)).isoformat(" ")
+        elif p.late:
+            note += ("; the archive holds no submission time, so no late penalty is computed "
+                     "here (set a late policy in Canvas to deduct for it there)")
         return Placement(p.path, p.student_id, file_id, timestamp, p.late, note)
 
     def parse(self, path: str, directory: StudentDirectory) -> Placement:
@@ -344,7 +347,8 @@ def collect_archive(course_root: Path, archive: Path, assignment: str | None = N
     staging = run / "submitted"
     config = load_config(course_root)
     config.merge(Config({
-        "ZipCollectApp": {"downloaded_directory": str(run / "downloaded"),
+        # Only nbgrader's errors: every file it could not place is reported by dlmath collect.
+        "ZipCollectApp": {"downloaded_directory": str(run / "downloaded"), "log_level": "ERROR",
                           "extractor_plugin": ArchiveExtractor,
                           "collector_plugin": LmsCollector},
         "CourseDirectory": {"submitted_directory": str(staging)},

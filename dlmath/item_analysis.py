@@ -177,6 +177,7 @@ def exercise_figure(ex: ExerciseStats) -> str:
 
     matplotlib.use("Agg")  # no display: the page is written to a file
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
     cells = sorted(ex.cells.values(), key=lambda c: c.cell)
     fig, (left, right) = plt.subplots(1, 2, figsize=(11, 0.45 * max(len(cells), 4) + 1.2))
@@ -194,7 +195,7 @@ def exercise_figure(ex: ExerciseStats) -> str:
     right.set_xlabel(f"total score (of {ex.max_score:g})")
     right.set_ylabel("submissions")
     right.set_title("score distribution")
-    fig.suptitle(ex.assignment)
+    right.yaxis.set_major_locator(MaxNLocator(integer=True))  # counts of submissions
     encoded = _png(fig)
     plt.close(fig)
     return encoded

@@ -66,8 +66,6 @@ def cmd_collect(args: argparse.Namespace) -> int:
         check_assignment(args.course, args.assignment)
     if not args.zip.is_file():
         raise CourseError(f"{args.zip}: no such file")
-    # nbgrader's ZipCollect logs every file it copies at INFO; only its warnings matter here.
-    logging.getLogger("traitlets").setLevel(logging.WARNING)
     result = collect_archive(args.course, args.zip, args.assignment, lms=args.lms,
                              replace=args.replace)
     print(f"{args.zip.name} -> submitted/<student>/{result.assignment}/: "
