@@ -1,0 +1,117 @@
+"""What a person does in JupyterLab 4 and nbgrader's extensions, as Playwright steps.
+
+Selectors are JupyterLab's and nbgrader's own class names and visible labels (menu items,
+button text), so a step fails when what a person would see or click is missing.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # conftest's browser fixture imports Playwright, failing with the fix if absent
+    from playwright.sync_api import Locator, Page
+
+# The notebook in the current tab (other tabs' panels stay in the page, hidden).
+NOTEBOOK = ".jp-NotebookPanel:not(.lm-mod-hidden)"
+# Executing or validating ex1 takes seconds; the margin is for a busy two-core CI machine.
+RUN_SECONDS = 180
+
+
+def open_lab(page: Page, url: str) -> None:
+    """Open JupyterLab and wait until nbgrader's menu is there (its lab extension loaded)."""
+    page.goto(url)
+    page.locator(".lm-MenuBar-itemLabel", has_text="Nbgrader").wait_for()
+
+
+def menu(page: Page, top: str, item: str) -> None:
+    """Click ``top`` in the menu bar, then the menu item labelled exactly ``item``."""
+    page.locator(".lm-MenuBar-itemLabel").get_by_text(top, exact=True).click()
+    page.locator(".lm-Menu-itemLabel").get_by_text(item, exact=True).click()
+
+
+def menu_items(page: Page, top: str) -> list[str]:
+    """The item labels of menu ``top`` (opened, read, closed again)."""
+    page.locator(".lm-MenuBar-itemLabel").get_by_text(top, exact=True).click()
+    labels = page.locator(".lm-Menu-itemLabel")
+    labels.first.wait_for()
+    items = [label for label in labels.all_inner_texts() if label]
+    page.keyboard.press("Escape")
+    return items
+
+
+def cells(page: Page) -> Locator:
+    """The cells of the notebook in the current tab, in order."""
+    return page.locator(f"{NOTEBOOK} .jp-Cell")
+
+
+def paste_into_cell(page: Page, cell: Locator, text: str) -> None:
+    """Replace a cell's contents by pasting ``text`` from the clipboard (Ctrl+A, Ctrl+V).
+
+    A rendered Markdown cell is opened for editing first (double click) and rendered again
+    afterwards (Ctrl+Enter), as a student does.
+    """
+    cell.scroll_into_view_if_needed()
+    is_markdown = "jp-MarkdownCell" in (cell.get_attribute("class") or "")
+    if is_markdown:
+        cell.dblclick()
+    editor = cell.locator(".cm-content")
+    editor.click()
+    page.keyboard.press("ControlOrMeta+a")
+    page.evaluate("text => navigator.clipboard.writeText(text)", text)
+    page.keyboard.press("ControlOrMeta+v")
+    # The editor must now hold exactly the pasted text (no auto-indent, nothing left over).
+    # The editor updates asynchronously, so allow it a moment.
+    deadline = time.monotonic() + 10
+    while (pasted := editor.inner_text()) != text and time.monotonic() < deadline:
+        page.wait_for_timeout(100)
+    assert pasted == text, f"the cell holds {pasted!r} after pasting {text!r}"
+    if is_markdown:
+        page.keyboard.press("ControlOrMeta+Enter")
+
+
+_PROMPTS = f"""() => [...document.querySelectorAll('{NOTEBOOK} .jp-Cell')].map(cell => {{
+    const prompt = cell.querySelector('.jp-InputArea-prompt');
+    return prompt ? prompt.textContent.trim() : '';
+}})"""
+
+
+def prompts(page: Page) -> list[str]:
+    """Each cell's input prompt text: '[3]:' ran, '[*]:' running or queued, '[ ]:' not run."""
+    return page.evaluate(_PROMPTS)
+
+
+def _count(prompt: str) -> int:
+    digits = prompt.strip("[]: ")
+    return int(digits) if digits.isdigit() else 0
+
+
+def run_all(page: Page) -> None:
+    """Run > Run All Cells, and wait until every queued cell has finished.
+
+    JupyterLab marks every queued cell [*] when Run All starts; the run is over when a new
+    execution count has appeared and no cell is marked [*] any more. (After an error the rest
+    of the queue is cancelled and keeps its old prompt.)
+    """
+    before = max((_count(p) for p in prompts(page)), default=0)
+    menu(page, "Run", "Run All Cells")
+    page.wait_for_function(
+        f"""before => {{
+            const prompts = ({_PROMPTS})();
+            if (prompts.some(p => p.includes('*'))) return false;
+            return prompts.some(p => parseInt(p.replace(/[^0-9]/g, '') || '0') > before);
+        }}""", arg=before, timeout=RUN_SECONDS * 1000)
+
+
+def validate(page: Page) -> Locator:
+    """Press the notebook toolbar's Validate button; return the results dialog once shown."""
+    page.locator(f"{NOTEBOOK} .validate-button").click()
+    dialog = page.locator(".jp-Dialog")
+    dialog.wait_for(timeout=RUN_SECONDS * 1000)
+    return dialog
+
+
+def close_dialog(dialog: Locator) -> None:
+    """Press the dialog's Ok button and wait until it is gone."""
+    dialog.get_by_role("button", name="Ok").click()
+    dialog.wait_for(state="detached")
