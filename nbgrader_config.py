@@ -15,14 +15,32 @@ c.CourseDirectory.course_id = "dlmath"
 # cell runs well under 5 s; 60 s leaves room for slow student code but stops infinite loops.
 c.Execute.timeout = 60
 
-# nbgrader scores a test cell 0 if anything reaches stderr, and Python warnings go there:
-# a correct np.where(p > 0, p * np.log(p), 0) (RuntimeWarning) or np.array(tensor)
-# (DeprecationWarning) would lose points. The grading kernel ignores warnings; a failing
-# check still raises, and students still see warnings while they work.
-c.Execute.extra_arguments = [
-    "--IPKernelApp.exec_lines=import warnings",
-    "--IPKernelApp.exec_lines=warnings.simplefilter('ignore')",
+# Safe autograding (dlmath/preprocessors.py). The sanitize step adds RepairCells, which puts
+# every nbgrader cell's flags back as the gradebook has them and records what a student
+# changed; the autograde step runs SafeExecute instead of Execute: student cells run in a
+# sandboxed kernel (bubblewrap, resource limits, no network, no view of the course folder) and
+# test cells run in the grading process, where student code cannot change a verdict. Plain
+# `nbgrader autograde` and the formgrader's button use these too.
+c.Autograde.sanitize_preprocessors = [
+    "nbgrader.preprocessors.ClearOutput",
+    "nbgrader.preprocessors.DeduplicateIds",
+    "nbgrader.preprocessors.OverwriteKernelspec",
+    "dlmath.preprocessors.RepairCells",
+    "nbgrader.preprocessors.OverwriteCells",
+    "nbgrader.preprocessors.CheckCellMetadata",
 ]
+c.Autograde.autograde_preprocessors = [
+    "dlmath.preprocessors.SafeExecute",
+    "nbgrader.preprocessors.IgnorePattern",
+    "nbconvert.preprocessors.ClearMetadataPreprocessor",
+    "nbgrader.preprocessors.LimitOutput",
+    "nbgrader.preprocessors.SaveAutoGrades",
+    "nbgrader.preprocessors.AssignLatePenalties",
+    "nbgrader.preprocessors.CheckCellMetadata",
+]
+# The student kernels import these before running student code (while another notebook runs,
+# under `dlmath grade`), so the notebooks' own imports cost nothing.
+c.SafeExecute.preload = ["numpy", "matplotlib.pyplot"]
 
 # A student who deletes a locked test cell gets it back at autograde (and scores on it),
 # instead of nbgrader refusing to grade the notebook.

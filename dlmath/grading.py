@@ -2,25 +2,29 @@
 
 The pipeline, per submission:
 
-1. here: nbgrader's own sanitize preprocessors (restore locked cells, ...) give the notebook
-   nbgrader will execute, and its execution key (``execution.execution_key``);
-2. on a worker (local process pool, or Dask): execute it (``execution.execute_job``);
+1. here: check the submission folder (a renamed notebook is graded from a staged copy; an
+   unreadable one gets a clear outcome), run nbgrader's sanitize preprocessors as the course
+   configures them (restore locked cells, ``RepairCells``) and compute the execution key;
+2. on a worker (local process pool, or Dask): execute it safely (``execution.execute_job``:
+   sandboxed kernel for student cells, judge for test cells);
 3. here, one submission at a time, so one process writes the gradebook: ``api.autograde``
-   with ``CachedExecute`` in place of ``Execute``, which takes the worker's outputs.
+   with ``CachedExecute`` in place of ``SafeExecute``, which takes the worker's outputs.
 
 Step 3 is plain nbgrader, so scores and autograded notebooks are what serial
-``nbgrader autograde`` gives. Executed notebooks are kept in ``.dlmath/executed/`` and a
-record of each graded submission in ``.dlmath/graded/``, so an interrupted run resumes
-where it stopped and unchanged submissions are skipped unless ``force``.
+``nbgrader autograde`` gives. Executed notebooks are kept in ``.dlmath/executed/`` and the
+outcome of each submission in ``.dlmath/graded/``, so an interrupted run resumes where it
+stopped and unchanged submissions are skipped unless ``force``.
 """
 
 from __future__ import annotations
 
 import concurrent.futures as cf
+import copy
 import hashlib
 import json
 import multiprocessing
 import os
+import shutil
 import uuid
 import warnings
 from collections.abc import Iterable, Iterator
@@ -34,11 +38,12 @@ from nbconvert.exporters.exporter import ResourcesDict
 from nbgrader.api import Gradebook, MissingEntry
 from nbgrader.apps import NbGraderAPI
 from nbgrader.converters import Autograde
-from nbgrader.preprocessors import Execute
 from nbgrader.utils import find_all_files
 from sqlalchemy.exc import SAWarning
 from traitlets.config import Config
+from traitlets.utils.importstring import import_item
 
+from dlmath import integrity
 from dlmath.execution import (
     ExecutionJob,
     ExecutionResult,
@@ -46,8 +51,11 @@ from dlmath.execution import (
     execution_key,
     imported_modules,
 )
-from dlmath.preprocessors import CachedExecute, execute_settings
+from dlmath.integrity import Finding
+from dlmath.preprocessors import CachedExecute, SafeExecute, execute_settings
 from dlmath.progress import Progress
+
+STAGING = Path(".dlmath") / "staging"
 
 
 @dataclass(frozen=True)
@@ -72,6 +80,7 @@ class SubmissionResult:
     skipped: bool = False
     execution_seconds: float = 0.0
     executed_by: str = ""
+    findings: list[Finding] = field(default_factory=list)
 
     @property
     def auto_score(self) -> float:
@@ -86,6 +95,10 @@ class SubmissionResult:
     def score_of(self, cell: str) -> float:
         """The score of the named cell."""
         return next(c.score for c in self.cells if c.name == cell)
+
+
+class SubmissionProblem(Exception):
+    """A submission that cannot be graded as it is; the message says why and what to do."""
 
 
 def submitted_students(course_root: Path, assignment: str) -> list[str]:
@@ -118,6 +131,45 @@ def submission_digest(course_root: Path, assignment: str, student: str) -> str:
     return digest.hexdigest()
 
 
+def check_submission(course_root: Path, assignment: str, student: str
+                     ) -> tuple[Path, list[Finding]]:
+    """The notebook to grade for this submission, and findings about its folder.
+
+    A notebook saved under another name (``ex1 (1).ipynb``, say) is graded from a staged copy
+    under the right name, so ``submitted/`` is never modified. Raises SubmissionProblem for a
+    folder without a notebook or a notebook that is not valid JSON.
+    """
+    folder = submission_folder(course_root, assignment, student)
+    expected = folder / f"{assignment}.ipynb"
+    others = sorted(p.name for p in folder.glob("*.ipynb") if p != expected)
+    findings = []
+    notebook = expected
+    if not expected.is_file():
+        if len(others) != 1:
+            found = f"it holds {', '.join(others)}" if others else "it holds no notebook"
+            raise SubmissionProblem(f"no {expected.name} in {folder} ({found}); ask the student "
+                                    f"to submit {expected.name}, or rename their notebook")
+        notebook = folder / others.pop()
+        findings.append(Finding("submission", "notebook",
+                                f"graded {notebook.name} (renamed; expected {expected.name})"))
+    if others:
+        findings.append(Finding("submission", "notebook",
+                                f"ignored other notebooks: {', '.join(others)}"))
+    try:
+        with notebook.open(encoding="utf-8") as handle:
+            json.load(handle)
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise SubmissionProblem(f"{notebook.name} is not a valid notebook ({error}); ask the "
+                                "student to download it again from JupyterLab and resubmit"
+                                ) from error
+    if notebook != expected:
+        staged = course_root / STAGING / student / assignment
+        shutil.rmtree(staged, ignore_errors=True)
+        shutil.copytree(folder, staged, ignore=shutil.ignore_patterns("*.ipynb"))
+        shutil.copy2(notebook, staged / expected.name)
+    return notebook, findings
+
+
 class GradingState:
     """The course's ``.dlmath/`` folder: executed notebooks, and what has been graded."""
 
@@ -142,9 +194,13 @@ class GradingState:
     def _record(self, assignment: str, student: str) -> Path:
         return self.graded / assignment / f"{student}.json"
 
+    def outcome(self, assignment: str, student: str) -> Outcome | None:
+        """How the last grading of this submission ended, if it was ever graded."""
+        return read_outcome(self._record(assignment, student))
+
     def is_graded(self, assignment: str, student: str, digest: str) -> bool:
         """Whether this exact submission was graded successfully by an earlier run."""
-        outcome = read_outcome(self._record(assignment, student))
+        outcome = self.outcome(assignment, student)
         return outcome is not None and outcome.ok and outcome.digest == digest
 
     def record(self, result: SubmissionResult, digest: str) -> None:
@@ -152,8 +208,9 @@ class GradingState:
         record = self._record(result.assignment, result.student)
         record.parent.mkdir(parents=True, exist_ok=True)
         unfinished = record.with_suffix(f".{uuid.uuid4().hex}.partial")
-        unfinished.write_text(json.dumps({"digest": digest, "ok": result.ok,
-                                          "error": result.error}))
+        unfinished.write_text(json.dumps({
+            "digest": digest, "ok": result.ok, "error": result.error,
+            "findings": [vars(f) for f in result.findings]}))
         unfinished.replace(record)
 
     def forget(self, assignment: str, student: str) -> None:
@@ -168,6 +225,7 @@ class Outcome:
     digest: str
     ok: bool
     error: str = ""
+    findings: tuple[Finding, ...] = ()
 
 
 def read_outcome(record: Path) -> Outcome | None:
@@ -175,7 +233,8 @@ def read_outcome(record: Path) -> Outcome | None:
     if not record.is_file():
         return None
     data = json.loads(record.read_text())
-    return Outcome(digest=data["digest"], ok=data.get("ok", True), error=data.get("error", ""))
+    return Outcome(digest=data["digest"], ok=data.get("ok", True), error=data.get("error", ""),
+                   findings=tuple(Finding(**f) for f in data.get("findings", [])))
 
 
 def grading_outcomes(course_root: Path) -> dict[tuple[str, str], Outcome]:
@@ -193,26 +252,26 @@ def grading_outcomes(course_root: Path) -> dict[tuple[str, str], Outcome]:
     return outcomes
 
 
-def _execute_section(config: Config) -> dict:
-    return execute_settings(Execute(config=config))
+def _preprocessor(entry: str | type, config: Config):
+    cls = import_item(entry) if isinstance(entry, str) else entry
+    return cls(config=config)
 
 
-def prepare_job(api: NbGraderAPI, course_root: Path, assignment: str,
-                student: str) -> ExecutionJob:
+def prepare_job(api: NbGraderAPI, course_root: Path, assignment: str, student: str,
+                notebook: Path) -> ExecutionJob:
     """The notebook nbgrader's autograde will execute for this submission, as a worker job.
 
-    Runs nbgrader's sanitize preprocessors (as configured for ``Autograde``) on the
-    submitted notebook; they only read the gradebook.
+    Runs the sanitize preprocessors configured for ``Autograde`` on the submitted notebook;
+    they only read the gradebook.
     """
     config = api.config
     folder = submission_folder(course_root, assignment, student)
-    path = folder / f"{assignment}.ipynb"
-    nb = nbformat.read(path, as_version=4)
+    nb = nbformat.read(notebook, as_version=4)
     resources = ResourcesDict(unique_key=assignment, nbgrader={
         "student": student, "assignment": assignment, "notebook": assignment,
         "db_url": api.coursedir.db_url})
-    for preprocessor_class in Autograde(config=config).sanitize_preprocessors:
-        nb, resources = preprocessor_class(config=config)(nb, resources)
+    for entry in Autograde(config=config).sanitize_preprocessors:
+        nb, resources = _preprocessor(entry, config)(nb, resources)
     # The folder the notebook runs in: the submission, with the source's files on top,
     # as nbgrader's autograde lays it out.
     ignore = api.coursedir.ignore + ["*.ipynb"]
@@ -221,9 +280,11 @@ def prepare_job(api: NbGraderAPI, course_root: Path, assignment: str,
     source = course_root / "source" / assignment
     files |= {os.path.relpath(f, source): Path(f).read_bytes()
               for f in find_all_files(str(source), ignore)}
-    settings = _execute_section(config)
+    settings = execute_settings(SafeExecute(config=config))
+    settings["preload"] = list(dict.fromkeys([*settings["preload"], *imported_modules(nb)]))
     return ExecutionJob(key=execution_key(nb, files, settings), notebook=nbformat.writes(nb),
-                        files=files, execute_config=settings, preload=imported_modules(nb))
+                        files=files, execute_config=settings,
+                        kernel_config=dict(config.get("SandboxedKernelManager", {})))
 
 
 @contextmanager
@@ -271,16 +332,20 @@ def grade(api: NbGraderAPI, course_root: Path, assignments: Iterable[str], *,
             todo.append(sub)
     progress = progress or Progress(enabled=False)
     progress.start(len(todo))
-    autograde_api = _caching_api(api, state)
+    autograde = _Autograder(api, state)
     with open_executor(workers or default_workers(), scheduler) as executor:
         pending: dict[cf.Future, tuple[str, str]] = {}
         ready: list[tuple[tuple[str, str], ExecutionResult | None]] = []
+        folder_findings: dict[tuple[str, str], list[Finding]] = {}
         for sub in todo:
             state.forget(*sub)
             try:
-                job = prepare_job(api, course_root, *sub)
+                notebook, folder_findings[sub] = check_submission(course_root, *sub)
+                job = prepare_job(api, course_root, *sub, notebook)
             except Exception as error:  # noqa: BLE001 - reported per submission, run goes on
-                results[sub] = SubmissionResult(*sub, ok=False, error=f"cannot prepare: {error}")
+                message = str(error) if isinstance(error, SubmissionProblem) else \
+                    f"cannot prepare the notebook: {type(error).__name__}: {error}"
+                results[sub] = SubmissionResult(*sub, ok=False, error=message)
                 state.record(results[sub], digests[sub])
                 progress.step(" ".join(sub))
                 continue
@@ -293,7 +358,7 @@ def grade(api: NbGraderAPI, course_root: Path, assignments: Iterable[str], *,
                 pending[future] = sub
         for sub, execution in _completed(ready, pending, state):
             progress.step(" ".join(sub))
-            results[sub] = _autograde(autograde_api, *sub, execution)
+            results[sub] = autograde(*sub, execution, folder_findings.get(sub, []))
             state.record(results[sub], digests[sub])
     progress.finish()
     return [results[sub] for sub in submissions]
@@ -323,29 +388,57 @@ def _completed(ready: list[tuple[tuple[str, str], ExecutionResult | None]],
         yield sub, result
 
 
-def _caching_api(api: NbGraderAPI, state: GradingState) -> NbGraderAPI:
-    """The same API with ``CachedExecute`` reading ``state``'s executed notebooks."""
-    config = Config(api.config)
-    preprocessors = list(Autograde(config=config).autograde_preprocessors)
-    config.Autograde.autograde_preprocessors = [
-        CachedExecute if p is Execute else p for p in preprocessors]
-    config.CachedExecute.cache_directory = str(state.executed)
-    return NbGraderAPI(coursedir=api.coursedir, config=config)
+class _Autograder:
+    """nbgrader's autograde with ``CachedExecute`` reading the workers' executed notebooks."""
+
+    def __init__(self, api: NbGraderAPI, state: GradingState) -> None:
+        self.course_root = Path(api.coursedir.root)
+        self.api = self._caching_api(api, state, None)
+        self.staged_api = self._caching_api(api, state, str(STAGING))
+
+    @staticmethod
+    def _caching_api(api: NbGraderAPI, state: GradingState,
+                     submitted_directory: str | None) -> NbGraderAPI:
+        config = copy.deepcopy(api.config)  # Config(...) would share its sections
+        executes = {SafeExecute, "dlmath.preprocessors.SafeExecute"}
+        config.Autograde.autograde_preprocessors = [
+            CachedExecute if p in executes else p
+            for p in Autograde(config=config).autograde_preprocessors]
+        config.CachedExecute.cache_directory = str(state.executed)
+        if submitted_directory:
+            config.CourseDirectory.submitted_directory = submitted_directory
+        coursedir = type(api.coursedir)(config=config)
+        return NbGraderAPI(coursedir=coursedir, config=config)
+
+    def __call__(self, assignment: str, student: str, execution: ExecutionResult | None,
+                 findings: list[Finding]) -> SubmissionResult:
+        staged = (self.course_root / STAGING / student / assignment).is_dir()
+        api = self.staged_api if staged else self.api
+        with warnings.catch_warnings():
+            # nbgrader 0.9.6 triggers SQLAlchemy 2 "not in session" warnings on every new
+            # submission; they are harmless (the rows are added explicitly) and only noise.
+            warnings.filterwarnings("ignore", message="Object of type <Submitted",
+                                    category=SAWarning)
+            outcome = api.autograde(assignment, student, force=True, create=True)
+        if staged:
+            shutil.rmtree(self.course_root / STAGING / student / assignment, ignore_errors=True)
+        if not outcome["success"]:
+            return SubmissionResult(assignment, student, ok=False,
+                                    error=_last_error(outcome.get("error") or ""),
+                                    findings=findings)
+        result = _read_back(self.api, assignment, student)
+        autograded = self.course_root / "autograded" / student / assignment / f"{assignment}.ipynb"
+        result.findings = findings + integrity.findings(nbformat.read(autograded, as_version=4))
+        if execution is not None:
+            result.execution_seconds, result.executed_by = execution.seconds, execution.executed_by
+        return result
 
 
-def _autograde(api: NbGraderAPI, assignment: str, student: str,
-               execution: ExecutionResult | None) -> SubmissionResult:
-    with warnings.catch_warnings():
-        # nbgrader 0.9.6 triggers SQLAlchemy 2 "not in session" warnings on every new
-        # submission; they are harmless (the rows are added explicitly) and only noise.
-        warnings.filterwarnings("ignore", message="Object of type <Submitted", category=SAWarning)
-        outcome = api.autograde(assignment, student, force=True, create=True)
-    if not outcome["success"]:
-        return SubmissionResult(assignment, student, ok=False, error=outcome.get("error") or "")
-    result = _read_back(api, assignment, student)
-    if execution is not None:
-        result.execution_seconds, result.executed_by = execution.seconds, execution.executed_by
-    return result
+def _last_error(log: str) -> str:
+    """The most telling line of nbgrader's error log (its last exception)."""
+    lines = [line.strip() for line in log.strip().splitlines() if line.strip()]
+    errors = [line for line in lines if "Error" in line.split(":")[0]]
+    return (errors or lines or ["nbgrader could not autograde this submission"])[-1]
 
 
 def _read_back(api: NbGraderAPI, assignment: str, student: str,
@@ -356,4 +449,9 @@ def _read_back(api: NbGraderAPI, assignment: str, student: str,
         except MissingEntry as missing:
             return SubmissionResult(assignment, student, ok=False,
                                     error=f"no grades recorded: {missing}")
-    return SubmissionResult(assignment, student, ok=True, cells=cells, skipped=skipped)
+    findings = []
+    if skipped:
+        recorded = GradingState(Path(api.coursedir.root)).outcome(assignment, student)
+        findings = list(recorded.findings) if recorded else []
+    return SubmissionResult(assignment, student, ok=True, cells=cells, skipped=skipped,
+                            findings=findings)

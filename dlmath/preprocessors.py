@@ -1,33 +1,448 @@
-"""nbgrader preprocessors of the course, configured in ``nbgrader_config.py`` or by ``dlmath``."""
+"""The course's nbgrader preprocessors, configured in ``nbgrader_config.py``.
+
+* :class:`RepairCells` (sanitize step): puts every nbgrader cell back as the instructor made
+  it (its flags, points, type; deleted locked cells) and records what the student changed.
+* :class:`SafeExecute` (replaces nbgrader's ``Execute``): runs the student's cells in a
+  sandboxed kernel and the test cells in the judge, outside the student's process; survives
+  infinite loops, crashes and floods of output.
+* :class:`CachedExecute`: ``SafeExecute`` that first takes the outputs of a notebook already
+  executed by a ``dlmath grade`` worker.
+
+So plain ``nbgrader autograde`` and the formgrader's button grade exactly as ``dlmath grade``.
+"""
 
 from __future__ import annotations
 
+import copy
+import time
 from pathlib import Path
+from queue import Empty
 from typing import Any
 
 import nbformat
+from jupyter_client.utils import run_sync
+from nbclient.exceptions import CellTimeoutError, DeadKernelError
+from nbclient.util import ensure_async
+from nbconvert.exporters.exporter import ResourcesDict
 from nbformat import NotebookNode
-from nbgrader.preprocessors import Execute
-from traitlets import Unicode
+from nbformat.v4 import new_output
+from nbgrader.api import Gradebook
+from nbgrader.preprocessors import ClearHiddenTests, Execute, NbGraderPreprocessor
+from nbgrader.preprocessors.overwritecells import OverwriteCells
+from traitlets import Integer, List, Type, Unicode
 
-from dlmath.execution import copy_outputs, execution_key, folder_files
-
-
-def execute_settings(execute: Execute) -> dict[str, Any]:
-    """The ``Execute`` settings a job needs to run a notebook as this preprocessor would."""
-    return {"timeout": execute.timeout, "extra_arguments": list(execute.extra_arguments),
-            "interrupt_on_timeout": execute.interrupt_on_timeout,
-            "raise_on_iopub_timeout": execute.raise_on_iopub_timeout,
-            "error_on_timeout": dict(execute.error_on_timeout)}
+from dlmath import agent, integrity
+from dlmath.integrity import Finding
+from dlmath.judge import Judge, StudentCodeError, StudentKernelDied, StudentTimeout, send_files
+from dlmath.sandbox import SandboxedKernelManager, log_missing_protection
 
 
-class CachedExecute(Execute):
-    """nbgrader's ``Execute``, which first looks for the notebook already executed by a worker.
+def is_test_cell(cell: NotebookNode) -> bool:
+    """An autograder test cell: a locked, graded code cell that is not an answer."""
+    meta = cell.metadata.get("nbgrader", {})
+    return cell.cell_type == "code" and bool(meta.get("grade")) and not meta.get("solution") \
+        and bool(meta.get("grade_id"))
+
+
+def is_given_cell(cell: NotebookNode) -> bool:
+    """Given code: a locked code cell with an nbgrader id that is neither test nor answer."""
+    meta = cell.metadata.get("nbgrader", {})
+    return cell.cell_type == "code" and bool(meta.get("locked")) and bool(meta.get("grade_id")) \
+        and not meta.get("grade") and not meta.get("solution")
+
+
+def folder_files(folder: Path) -> dict[str, bytes]:
+    """The files of ``folder`` (recursively) other than notebooks, by relative path."""
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*"))
+            if p.is_file() and p.suffix != ".ipynb"}
+
+
+def released_source(source: str) -> str:
+    """A locked cell's source as the student received it: without its hidden tests."""
+    cell = nbformat.v4.new_code_cell(source)
+    ClearHiddenTests()._remove_hidden_test_region(cell)
+    return cell.source
+
+
+class RepairCells(NbGraderPreprocessor):
+    """Restore the nbgrader metadata of every known cell from the gradebook.
+
+    nbgrader's ``OverwriteCells`` restores the source of locked cells but trusts the
+    submitted flags: a test cell whose ``grade`` flag a student cleared would stop being
+    graded. This sets ``grade``, ``solution``, ``locked``, ``task``, ``points`` and the cell
+    type from the gradebook, removes nbgrader metadata that names no cell of the assignment
+    (or names one twice), puts back locked cells the student deleted, and records every such
+    change as a finding. Runs between ``DeduplicateIds`` and ``OverwriteCells``.
+    """
+
+    def preprocess(self, nb: NotebookNode, resources: ResourcesDict
+                   ) -> tuple[NotebookNode, ResourcesDict]:
+        """Repair ``nb`` against the gradebook's record of the assignment."""
+        info = resources["nbgrader"]
+        with Gradebook(info["db_url"]) as gradebook:
+            notebook = gradebook.find_notebook(info["notebook"], info["assignment"])
+            sources = {c.name: (c.cell_type, bool(c.locked), c.source, c.checksum)
+                       for c in notebook.source_cells}
+            order = list(sources)
+            grades = {c.name: float(c.max_score) for c in notebook.grade_cells}
+            solutions = {c.name for c in notebook.solution_cells}
+            tasks = {c.name for c in notebook.task_cells}
+        seen: list[str] = []
+        for index, cell in enumerate(nb.cells):
+            meta = cell.metadata.get("nbgrader")
+            if meta is None:
+                continue
+            name = meta.get("grade_id") if isinstance(meta, dict) else None
+            where = integrity.cell_name(cell, index)
+            if name not in sources or name in seen:
+                problem = "names a cell twice" if name in seen else "names no cell"
+                cell.metadata.pop("nbgrader")
+                if isinstance(meta, dict) and (meta.get("locked") or meta.get("grade")):
+                    self._record(nb, "tampering", where,
+                                 f"nbgrader metadata that {problem} of the assignment was removed")
+                continue
+            seen.append(name)
+            cell_type, locked, source, checksum = sources[name]
+            wanted = {"grade": name in grades, "solution": name in solutions,
+                      "locked": locked, "task": name in tasks}
+            changed = [flag for flag, value in wanted.items() if bool(meta.get(flag)) != value]
+            if name in grades and float(meta.get("points", -1)) != grades[name]:
+                changed.append("points")
+            if cell.cell_type != cell_type:
+                changed.append("cell type")
+                OverwriteCells().update_cell_type(cell, cell_type)
+            meta.update(wanted)
+            if name in grades:
+                meta["points"] = grades[name]
+            if changed:
+                self._record(nb, "tampering", name,
+                             f"changed nbgrader settings ({', '.join(changed)}), restored")
+            if locked and cell.source != released_source(source):
+                self._record(nb, "tampering", name, "edited a locked cell, restored")
+        self._restore_deleted(nb, sources, order, seen, grades, solutions)
+        positions = [order.index(name) for name in seen]
+        if positions != sorted(positions):
+            self._record(nb, "tampering", "notebook", "moved locked or graded cells")
+        return nb, resources
+
+    def _restore_deleted(self, nb: NotebookNode, sources: dict, order: list[str],
+                         seen: list[str], grades: dict, solutions: set[str]) -> None:
+        """Put back deleted locked cells after the cell that precedes them in the source."""
+        for name in order:
+            if name in seen:
+                continue
+            cell_type, locked, source, checksum = sources[name]
+            if not locked or name in grades or name in solutions:
+                what = "an answer cell" if name in solutions else "a test cell"
+                self._record(nb, "tampering", name, f"deleted {what}")
+                continue  # nbgrader's add_missing_cells restores grade cells
+            cell = (nbformat.v4.new_code_cell if cell_type == "code" else
+                    nbformat.v4.new_markdown_cell)(source)
+            cell.metadata.update({"editable": False, "deletable": False, "nbgrader": {
+                "grade": False, "solution": False, "locked": True, "grade_id": name,
+                "checksum": checksum, "schema_version": 3, "task": False}})
+            before = order[:order.index(name)]
+            present = [i for i, c in enumerate(nb.cells)
+                       if c.metadata.get("nbgrader", {}).get("grade_id") in before]
+            nb.cells.insert(present[-1] + 1 if present else 0, cell)
+            seen.append(name)
+            self._record(nb, "tampering", name, "deleted a locked cell, restored")
+
+    @staticmethod
+    def _record(nb: NotebookNode, kind: str, where: str, detail: str) -> None:
+        integrity.record(nb, Finding(kind, where, detail))
+
+
+class SafeExecute(Execute):
+    """nbgrader's ``Execute`` made safe for untrusted notebooks.
+
+    Student cells (answers, given code, anything the student added) run in a sandboxed
+    kernel (``sandbox.SandboxedKernelManager``). Test cells never run there: the judge runs
+    them in this process and calls the student's functions through the kernel, so no
+    student code can change a verdict (see ``judge.py``). A cell that loops forever is
+    interrupted after ``timeout``; a kernel that dies (``os._exit``, a crash, a limit) is
+    restarted and the cells before are replayed; output beyond ``max_output_bytes`` per cell
+    is cut. What happened is recorded as findings (``integrity.py``).
+    """
+
+    kernel_manager_class = Type(SandboxedKernelManager, klass="jupyter_client.KernelManager",
+                                config=True, help="The kernel manager for student kernels.")
+    max_output_bytes = Integer(1_000_000, help="Output kept per cell (bytes); the rest is "
+                               "dropped with a note.").tag(config=True)
+    notebook_timeout = Integer(900, help="Seconds a whole notebook may run; later cells are "
+                               "not run.").tag(config=True)
+    kernel_restarts = Integer(3, help="Kernel deaths survived per notebook (the kernel is "
+                              "restarted and earlier cells replayed).").tag(config=True)
+    preload = List(Unicode(), help="Modules imported when each kernel starts (before student "
+                   "code), e.g. ['numpy', 'matplotlib.pyplot'].").tag(config=True)
+
+    def __init__(self, **kwargs: Any) -> None:
+        # nbgrader's Execute would otherwise pass its plain AsyncKernelManager.
+        kwargs.setdefault("kernel_manager_class", SandboxedKernelManager)
+        super().__init__(**kwargs)
+
+    def kernel_arguments(self) -> list[str]:
+        """The kernel's arguments: nbgrader's, and the preloaded modules.
+
+        Modules are imported under a throw-away name, so the user namespace starts as a fresh
+        kernel's.
+        """
+        arguments = list(self.extra_arguments)
+        if not any(a.startswith("--HistoryManager.hist_file") for a in arguments):
+            arguments.append(f"--HistoryManager.hist_file={self.ipython_hist_file}")
+        for module in self.preload:
+            arguments.append(f"--IPKernelApp.exec_lines=import {module} as _dlmath_preload; "
+                             "del _dlmath_preload")
+        return arguments
+
+    # -- the notebook ---------------------------------------------------------------------
+
+    def preprocess(self, nb: NotebookNode, resources: Any = None,
+                   km: Any = None) -> tuple[NotebookNode, Any]:
+        """Execute ``nb``: student cells in the sandboxed kernel, test cells in the judge."""
+        from nbclient import NotebookClient
+
+        NotebookClient.__init__(self, nb, km)
+        self.reset_execution_trackers()
+        self._check_assign_resources(resources)
+        if km is None:
+            log_missing_protection(self.log)
+        self.extra_arguments = self.kernel_arguments()
+        self._scan_answers(nb)
+        self._executed: list[int] = []
+        self._restarts = 0
+        self._output_bytes: dict[int, int] = {}
+        self._spare_managers: list[Any] = []
+        started = time.monotonic()
+        try:
+            with self.setup_kernel():
+                info = self.wait_for_reply(self.kc.kernel_info())
+                if info is not None:
+                    nb.metadata["language_info"] = info["content"]["language_info"]
+                send_files(self, self._files(), self.timeout or 60)
+                judge = Judge(self, [c.source for c in nb.cells if is_given_cell(c)],
+                              timeout=self.timeout or 60)
+                for index, cell in enumerate(nb.cells):
+                    if cell.cell_type != "code":
+                        continue
+                    if time.monotonic() - started > self.notebook_timeout:
+                        self._not_run(cell, index, "timeout", f"the notebook used up its "
+                                                              f"{self.notebook_timeout} s")
+                    elif self._restarts > self.kernel_restarts:
+                        self._not_run(cell, index, "crash", "the kernel died too often")
+                    elif is_test_cell(cell):
+                        self.code_cells_executed += 1
+                        cell.outputs = judge.run_test(cell.source, integrity.cell_name(cell, index))
+                        cell.execution_count = self.code_cells_executed
+                    else:
+                        self._run_student_cell(cell, index)
+                for finding in judge.audit():
+                    integrity.record(nb, Finding("tampering", "kernel", finding))
+        finally:
+            for manager in self._spare_managers:
+                run_sync(self._shutdown)(manager)
+        self._record_limits(nb)
+        return nb, self.resources
+
+    def _not_run(self, cell: NotebookNode, index: int, kind: str, why: str) -> None:
+        cell.outputs = [new_output("error", ename="NotRun", evalue=why,
+                                   traceback=[f"This cell was not run: {why}."])]
+        integrity.record(self.nb, Finding(kind, integrity.cell_name(cell, index), why))
+
+    def _files(self) -> dict[str, bytes]:
+        """The assignment's files that go beside the notebook in the kernel's folder."""
+        files = self.resources.get("dlmath", {}).get("files")
+        if files is not None:
+            return files
+        return folder_files(Path(self.resources.get("metadata", {}).get("path") or "."))
+
+    def _scan_answers(self, nb: NotebookNode) -> None:
+        for index, cell in enumerate(nb.cells):
+            if cell.cell_type == "code" and not is_test_cell(cell) and not is_given_cell(cell):
+                for sentence in integrity.suspicious_code(cell.source):
+                    integrity.record(nb, Finding("suspicious code",
+                                                 integrity.cell_name(cell, index), sentence))
+
+    def _record_limits(self, nb: NotebookNode) -> None:
+        for index, cell in enumerate(nb.cells):
+            for output in cell.get("outputs", []):
+                if output.get("output_type") != "error" or is_test_cell(cell):
+                    continue
+                limit = integrity.limit_hit(output.get("ename", ""), output.get("evalue", ""))
+                if limit:
+                    integrity.record(nb, Finding("limit", integrity.cell_name(cell, index), limit))
+
+    # -- student cells --------------------------------------------------------------------
+
+    def _run_student_cell(self, cell: NotebookNode, index: int) -> None:
+        where = integrity.cell_name(cell, index)
+        try:
+            self.preprocess_cell(cell, self.resources, index)
+        except CellTimeoutError:
+            cell.outputs.append(new_output(
+                "error", ename="CellTimeoutError", evalue=f"more than {self.timeout} s",
+                traceback=[f"This cell did not finish within {self.timeout} s and could not be "
+                           "interrupted. The cells after it ran in a fresh kernel."]))
+            integrity.record(self.nb, Finding("timeout", where,
+                                              f"did not finish within {self.timeout} s"))
+            self._recover()
+            return
+        except DeadKernelError:
+            cell.outputs.append(new_output(
+                "error", ename="DeadKernelError", evalue="the kernel died",
+                traceback=["The Python kernel died while running this cell (os._exit, a crash, "
+                           "or a sandbox limit). The cells after it ran in a fresh kernel."]))
+            integrity.record(self.nb, Finding("crash", where, "the kernel died"))
+            self._recover()
+            return
+        if any(o.get("ename") == "CellTimeoutError" for o in cell.outputs
+               if o.get("output_type") == "error"):
+            integrity.record(self.nb, Finding("timeout", where,
+                                              f"did not finish within {self.timeout} s"))
+            if not self._responsive():
+                self._recover()
+            return
+        self._executed.append(index)
+
+    def output(self, outs: list[NotebookNode], msg: dict[str, Any], display_id: str | None,
+               cell_index: int) -> NotebookNode | None:
+        """Keep at most ``max_output_bytes`` of a cell's output, then a note saying so."""
+        content = msg.get("content", {})
+        size = len(content.get("text", "")) + sum(len(str(v)) for v in
+                                                  content.get("data", {}).values())
+        used = self._output_bytes.get(cell_index, 0)
+        self._output_bytes[cell_index] = used + size
+        if used + size <= self.max_output_bytes:
+            return super().output(outs, msg, display_id, cell_index)
+        if used <= self.max_output_bytes:
+            if "text" in content:  # keep the part of this stream that fits
+                clipped = copy.deepcopy(msg)
+                clipped["content"]["text"] = content["text"][:self.max_output_bytes - used]
+                super().output(outs, clipped, display_id, cell_index)
+            outs.append(new_output("stream", name="stdout", text=(
+                f"\n[output cut: this cell printed more than {self.max_output_bytes:,} bytes]\n")))
+            integrity.record(self.nb, Finding(
+                "output", integrity.cell_name(self.nb.cells[cell_index], cell_index),
+                f"printed more than {self.max_output_bytes:,} bytes"))
+        return None
+
+    # -- the channel the judge uses -------------------------------------------------------
+
+    def request(self, code: str, timeout: float) -> str:
+        """Run ``code`` silently in the student's kernel and return the agent's reply.
+
+        On a timeout the kernel is interrupted (and restarted if that does not stop it); if
+        the kernel dies it is restarted; either way the judge gets an exception to report.
+        """
+        outcome, reply = run_sync(self._exchange)(code, timeout)
+        if outcome == "reply":
+            return reply
+        if outcome == "timeout":
+            if not run_sync(self._interrupt_and_wait)():
+                self._recover()
+            raise StudentTimeout(f"your code did not finish within the {self.timeout} s this "
+                                 "test cell may take (it was interrupted)")
+        if outcome == "died":
+            integrity.record(self.nb, Finding("crash", "test", "the kernel died during a test"))
+            self._recover()
+            raise StudentKernelDied("the Python kernel died while running your code "
+                                    "(os._exit, a crash, or a sandbox limit)")
+        raise StudentCodeError("your kernel did not answer the grader: its code may have "
+                               "been changed by your notebook")
+
+    async def _exchange(self, code: str, timeout: float) -> tuple[str, str]:
+        self._pending = self.kc.execute(code, silent=True, store_history=False,
+                                        allow_stdin=False, stop_on_error=False)
+        deadline = time.monotonic() + timeout
+        reply = None
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return "timeout", ""
+            try:
+                msg = await ensure_async(self.kc.get_iopub_msg(timeout=min(remaining, 0.5)))
+            except Empty:
+                if not await ensure_async(self.km.is_alive()):
+                    return "died", ""
+                continue
+            if msg["parent_header"].get("msg_id") != self._pending:
+                continue
+            if msg["msg_type"] == "display_data" and reply is None:
+                reply = msg["content"].get("data", {}).get(agent.REPLY_MIME)
+            elif msg["msg_type"] == "status" and msg["content"]["execution_state"] == "idle":
+                return ("reply", reply) if isinstance(reply, str) else ("silent", "")
+
+    async def _interrupt_and_wait(self, grace: float = 5.0) -> bool:
+        """Interrupt the kernel; True if the pending request then finishes within ``grace``."""
+        await ensure_async(self.km.interrupt_kernel())
+        deadline = time.monotonic() + grace
+        while time.monotonic() < deadline:
+            try:
+                msg = await ensure_async(self.kc.get_iopub_msg(timeout=0.5))
+            except Empty:
+                if not await ensure_async(self.km.is_alive()):
+                    return False
+                continue
+            if msg["parent_header"].get("msg_id") == self._pending and \
+                    msg["msg_type"] == "status" and msg["content"]["execution_state"] == "idle":
+                return True
+        return False
+
+    def _responsive(self) -> bool:
+        outcome, _ = run_sync(self._exchange)("pass", 10)
+        return outcome in ("reply", "silent")
+
+    def _recover(self) -> None:
+        """Replace a dead or stuck kernel with a fresh one and replay the cells that ran."""
+        self._restarts += 1
+        run_sync(self._restart)()
+        for index in list(self._executed):
+            outcome, _ = run_sync(self._exchange)(self.nb.cells[index].source, self.timeout or 60)
+            if outcome not in ("reply", "silent"):
+                self._executed.remove(index)
+                if outcome == "timeout" and not run_sync(self._interrupt_and_wait)():
+                    run_sync(self._restart)()
+
+    async def _restart(self) -> None:
+        old_manager, old_client = self.km, self.kc
+        old_client.stop_channels()
+        self._spare_managers.append(old_manager)
+        await self._shutdown(old_manager)
+        self.km = self.kernel_manager_class(kernel_name=self.kernel_name or "python3",
+                                            config=self.config)
+        self._spare_managers.append(self.km)
+        await ensure_async(self.km.start_kernel(extra_arguments=self.extra_arguments))
+        self.kc = self.km.client()
+        await ensure_async(self.kc.start_channels())
+        await ensure_async(self.kc.wait_for_ready(timeout=self.startup_timeout))
+        self.kc.allow_stdin = False
+        send_files(self, self._files(), self.timeout or 60)
+
+    @staticmethod
+    async def _shutdown(manager: Any) -> None:
+        try:
+            if await ensure_async(manager.is_alive()):
+                await ensure_async(manager.shutdown_kernel(now=True))
+            await ensure_async(manager.cleanup_resources())
+        except (TimeoutError, RuntimeError, OSError):
+            pass
+
+
+def execute_settings(execute: SafeExecute) -> dict[str, Any]:
+    """The settings a worker needs to execute a notebook exactly as ``execute`` would."""
+    return {name: execute.trait_values()[name] for name in (
+        "timeout", "extra_arguments", "interrupt_on_timeout", "raise_on_iopub_timeout",
+        "error_on_timeout", "max_output_bytes", "notebook_timeout", "kernel_restarts",
+        "preload")}
+
+
+class CachedExecute(SafeExecute):
+    """``SafeExecute`` that first looks for the notebook already executed by a worker.
 
     ``dlmath grade`` executes notebooks on workers and stores each result under a digest of
     everything that decides it (``execution.execution_key``). If this notebook's result is
-    there, its outputs are used; otherwise (or when ``cache_directory`` is empty, as under
-    plain ``nbgrader autograde``) the notebook is executed here, exactly as ``Execute`` does.
+    there, its outputs and findings are used; otherwise (or when ``cache_directory`` is empty,
+    as under plain ``nbgrader autograde``) the notebook is executed here.
     """
 
     cache_directory = Unicode(
@@ -37,6 +452,8 @@ class CachedExecute(Execute):
     def preprocess(self, nb: NotebookNode, resources: Any = None,
                    km: Any = None) -> tuple[NotebookNode, Any]:
         """Fill ``nb``'s outputs from the cache, or execute it."""
+        from dlmath.execution import copy_outputs, execution_key
+
         if self.cache_directory:
             folder = Path(resources.get("metadata", {}).get("path") or ".")
             key = execution_key(nb, folder_files(folder), execute_settings(self))
@@ -45,3 +462,5 @@ class CachedExecute(Execute):
                 copy_outputs(nbformat.read(cached, as_version=4), nb)
                 return nb, resources
         return super().preprocess(nb, resources, km=km)
+
+

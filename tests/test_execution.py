@@ -1,12 +1,11 @@
-"""Execution jobs: what the execution key covers, copying outputs back, kernel arguments."""
+"""Execution jobs: what the execution key covers, copying outputs back, preloaded modules."""
 
 from __future__ import annotations
 
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
-from nbgrader.preprocessors import Execute
 
-from dlmath.execution import copy_outputs, execution_key, imported_modules, kernel_arguments
+from dlmath.execution import copy_outputs, execution_key, imported_modules
 
 
 def notebook(*sources: str) -> object:
@@ -22,6 +21,9 @@ def test_key_covers_code_files_and_settings_but_not_prose_or_outputs() -> None:
     assert execution_key(notebook("x + 1", "x = 1"), {"data.csv": b"1,2"}, {"timeout": 60}) != base
     assert execution_key(notebook("x = 1", "x + 1"), {"data.csv": b"9,9"}, {"timeout": 60}) != base
     assert execution_key(notebook("x = 1", "x + 1"), {"data.csv": b"1,2"}, {"timeout": 5}) != base
+    # Preloading modules saves time but changes no result.
+    assert execution_key(notebook("x = 1", "x + 1"), {"data.csv": b"1,2"},
+                         {"timeout": 60, "preload": ["numpy"]}) == base
     prose = notebook("x = 1", "x + 1")
     prose.cells[0].source = "other words"
     prose.cells[1].outputs = [new_output("stream", name="stdout", text="old output")]
@@ -51,12 +53,3 @@ def test_preloaded_modules_come_from_locked_given_cells_only() -> None:
     nb.cells[2].metadata["nbgrader"] = {"locked": False, "solution": True}  # student code
     nb.cells[3].metadata["nbgrader"] = {"locked": True, "grade": True}  # a test cell
     assert imported_modules(nb) == ("numpy", "scipy")
-
-
-def test_kernel_arguments_keep_the_course_settings_and_bind_no_names() -> None:
-    execute = Execute(extra_arguments=["--IPKernelApp.exec_lines=import warnings"])
-    arguments = kernel_arguments(execute, ("numpy",))
-    assert arguments[0] == "--IPKernelApp.exec_lines=import warnings"
-    assert "--HistoryManager.hist_file=:memory:" in arguments
-    assert arguments[-1] == ("--IPKernelApp.exec_lines=import numpy as _dlmath_preload; "
-                             "del _dlmath_preload")

@@ -56,7 +56,7 @@ def test_unchanged_submissions_are_skipped_and_changed_ones_regraded(course: Pat
 def test_an_interrupted_run_resumes_without_losing_or_redoing_work(
         course: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     api = open_api(course)
-    real_autograde = dlmath.grading._autograde
+    real_autograde = dlmath.grading._Autograder.__call__
     calls = []
 
     def interrupted_after_one(*args: object) -> object:
@@ -65,7 +65,7 @@ def test_an_interrupted_run_resumes_without_losing_or_redoing_work(
             raise KeyboardInterrupt
         return real_autograde(*args)
 
-    monkeypatch.setattr(dlmath.grading, "_autograde", interrupted_after_one)
+    monkeypatch.setattr(dlmath.grading._Autograder, "__call__", interrupted_after_one)
     with pytest.raises(KeyboardInterrupt):
         grade(api, course, [ASSIGNMENT], workers=2)
     monkeypatch.undo()

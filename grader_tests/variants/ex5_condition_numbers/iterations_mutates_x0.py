@@ -1,7 +1,11 @@
 """Updates the caller's x0 in place.
 
+Its convergence table then runs from a start that earlier calls moved, and so does its plot
+(plot_convergence starts from the X0 that iterations_to_converge zeroed): the grader checks
+both against the true X0, outside the student's kernel.
+
 kind: mistake
-loses: test_iterations_edge_cases, test_convergence_table
+loses: test_iterations_edge_cases, test_convergence_table, test_plot_convergence
 """
 
 

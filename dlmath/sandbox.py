@@ -1,0 +1,317 @@
+"""Sandboxed Jupyter kernels for student code: bubblewrap namespaces plus resource limits.
+
+A sandboxed kernel sees a read-only system (/usr, the Python installation and virtual
+environment, the ``dlmath`` package) and a private, size-limited /tmp holding its working
+folder; nothing else of the machine: no course folder, no gradebook, no hidden tests, no
+other student's work, no home directory. It has no network (its own empty network
+namespace), its own process namespace (every process it starts dies with it), and limits on
+memory, CPU time, processes, file size and open files. Under root it also runs as an
+unprivileged user id of its own, so the process limit counts only its processes.
+
+The kernel talks to the grader over Unix sockets inside the sandbox, reached from outside
+through ``/proc/<pid>/root`` (so nothing the sandbox can write is shared with the host).
+
+Without bubblewrap (``bwrap``) grading still works: the kernel runs with the same resource
+limits in a private temporary folder, and :func:`sandbox_status` says what is missing.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+import os
+import random
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from jupyter_client.manager import AsyncKernelManager
+from traitlets import Bool, Integer, Unicode
+
+# Where things are inside the sandbox.
+INSIDE_WORK = "/tmp/work"
+INSIDE_HOME = "/tmp/home"
+INSIDE_SOCKETS = "/tmp/.kernel/socket"
+INSIDE_CONNECTION = "/run/dlmath/kernel.json"
+INSIDE_MPL_CACHE = "/run/dlmath/mpl"
+
+# Parallelism comes from grading several notebooks at once; a kernel's BLAS or torch
+# threads would only fight the other kernels for the same cores.
+SINGLE_THREADED = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+
+# Runs inside the sandbox before the kernel, with no site-packages: sets up the private
+# folders, drops root for a user id of the sandbox's own, applies the limits, then becomes
+# the kernel. Arguments: a JSON settings object, then the kernel's command line.
+_LAUNCHER = r"""
+import ctypes, json, os, resource, shutil, sys
+settings = json.loads(sys.argv[1])
+for folder in settings["folders"]:
+    os.makedirs(folder, exist_ok=True)
+cache = settings.get("mpl_cache")
+if cache and os.path.isdir(cache):
+    target = os.path.join(settings["home"], ".config", "matplotlib")
+    os.makedirs(target, exist_ok=True)
+    for name in os.listdir(cache):
+        if name.endswith(".json"):
+            shutil.copy(os.path.join(cache, name), target)
+uid = settings.get("uid")
+if uid and os.getuid() == 0:
+    for top in settings["folders"]:
+        for root, dirs, files in os.walk(top):
+            for name in [root] + [os.path.join(root, n) for n in dirs + files]:
+                os.lchown(name, uid, uid)
+    os.setgroups([])
+    os.setgid(uid)
+    os.setuid(uid)
+ctypes.CDLL(None).prctl(38, 1, 0, 0, 0)  # PR_SET_NO_NEW_PRIVS: no setuid programs
+for name, value in settings["limits"].items():
+    resource.setrlimit(getattr(resource, name), (value, value))
+os.chdir(settings["work"])
+os.execv(sys.argv[2], sys.argv[2:])
+"""
+
+
+@dataclass(frozen=True)
+class SandboxStatus:
+    """Whether bubblewrap sandboxing works here, and what protection is missing if not."""
+
+    available: bool
+    detail: str
+
+
+@functools.cache
+def sandbox_status() -> SandboxStatus:
+    """Check once per process that ``bwrap`` exists and can create the sandbox's namespaces."""
+    bwrap = shutil.which("bwrap")
+    if bwrap is None:
+        return SandboxStatus(False, "bubblewrap (bwrap) is not installed")
+    probe = [bwrap, "--unshare-all", "--die-with-parent", "--ro-bind", "/", "/", "--proc",
+             "/proc", "--dev", "/dev", "true"]
+    if os.getuid() != 0:
+        probe.insert(1, "--unshare-user")
+    try:
+        result = subprocess.run(probe, capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.TimeoutExpired) as error:
+        return SandboxStatus(False, f"bubblewrap does not run here ({error})")
+    if result.returncode != 0:
+        return SandboxStatus(False, "bubblewrap cannot create namespaces here "
+                                    f"({result.stderr.strip() or result.returncode})")
+    return SandboxStatus(True, f"bubblewrap at {bwrap}")
+
+
+MISSING_WITHOUT_SANDBOX = (
+    "student code runs without bubblewrap: it keeps the resource limits (memory, CPU time, "
+    "file size, open files{processes}) and a private working folder, but it can read any "
+    "file the grading user{user} can read and it can use the network. Install bubblewrap "
+    "(Debian/Ubuntu: apt-get install bubblewrap) for full isolation."
+)
+
+
+def _matplotlib_cache() -> str | None:
+    """The grader's matplotlib cache folder (its font list saves each kernel ~1 s)."""
+    try:
+        import matplotlib
+        from matplotlib import font_manager  # noqa: F401 - builds the font cache if missing
+    except ImportError:
+        return None
+    return matplotlib.get_cachedir()
+
+
+def _system_binds() -> list[str]:
+    """bwrap arguments exposing the system and this Python installation, read-only."""
+    args = ["--ro-bind", "/usr", "/usr"]
+    for top in ("/bin", "/sbin", "/lib", "/lib32", "/lib64"):
+        path = Path(top)
+        if path.is_symlink():
+            args += ["--symlink", os.readlink(path), top]
+        elif path.is_dir():
+            args += ["--ro-bind", top, top]
+    for name in ("ld.so.cache", "ld.so.conf", "ld.so.conf.d", "localtime", "fonts",
+                 "alternatives"):
+        if os.path.exists(f"/etc/{name}"):
+            args += ["--ro-bind", f"/etc/{name}", f"/etc/{name}"]
+    import dlmath
+
+    package = str(Path(dlmath.__file__).resolve().parent)
+    roots = {str(Path(sys.base_prefix).resolve()), str(Path(sys.prefix).resolve()),
+             str(Path(sys.prefix)), package}
+    made: set[str] = set()
+    for root in sorted(roots):
+        if any(root != other and root.startswith(other + os.sep) for other in roots):
+            continue
+        # bwrap would create the folders above a mount point private (0700); the sandbox's
+        # own user must be able to pass through them.
+        for parent in reversed(Path(root).parents[:-1]):
+            if str(parent) not in made:
+                made.add(str(parent))
+                args += ["--perms", "0755", "--dir", str(parent)]
+        args += ["--ro-bind", root, root]
+    return args
+
+
+class SandboxedKernelManager(AsyncKernelManager):
+    """A kernel manager whose kernels run sandboxed (see the module docstring).
+
+    Configure it in nbgrader_config.py, e.g. ``c.SandboxedKernelManager.memory_limit``.
+    """
+
+    memory_limit = Integer(3 * 2**30, help="Address space of each kernel process (bytes); "
+                           "allocations beyond it raise MemoryError.").tag(config=True)
+    cpu_limit = Integer(900, help="CPU seconds a kernel may use in all.").tag(config=True)
+    process_limit = Integer(64, help="Processes and threads a kernel may run at once."
+                            ).tag(config=True)
+    file_size_limit = Integer(64 * 2**20, help="Largest file a kernel may write (bytes)."
+                              ).tag(config=True)
+    disk_limit = Integer(256 * 2**20, help="Size of the kernel's private /tmp, its working "
+                         "folder included (bytes).").tag(config=True)
+    open_files_limit = Integer(256, help="Files a kernel may have open.").tag(config=True)
+    require_sandbox = Bool(False, help="Refuse to start a kernel without bubblewrap instead "
+                           "of running it with resource limits only.").tag(config=True)
+    bwrap = Unicode("bwrap", help="The bubblewrap executable.").tag(config=True)
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.sandboxed = sandbox_status().available
+        if not self.sandboxed and self.require_sandbox:
+            raise RuntimeError(f"{sandbox_status().detail}, and require_sandbox is set: "
+                               "install bubblewrap or unset require_sandbox.")
+        self._host_folder = tempfile.mkdtemp(prefix="dlmath-kernel-")
+        os.chmod(self._host_folder, 0o700)
+        # A user id nobody else uses, so the process limit counts this kernel alone.
+        self._uid = 1_000_000 + random.SystemRandom().randrange(2**24)
+        if self.sandboxed:
+            self.transport = "ipc"
+            self.ip = INSIDE_SOCKETS
+        else:
+            self.work_folder = os.path.join(self._host_folder, "work")
+            os.makedirs(self.work_folder)
+        self.connection_file = os.path.join(self._host_folder, "kernel.json")
+
+    @property
+    def working_folder(self) -> str:
+        """Where the kernel runs, as the kernel sees it."""
+        return INSIDE_WORK if self.sandboxed else self.work_folder
+
+    def _limits(self) -> dict[str, int]:
+        limits = {"RLIMIT_AS": self.memory_limit, "RLIMIT_CPU": self.cpu_limit,
+                  "RLIMIT_FSIZE": self.file_size_limit, "RLIMIT_NOFILE": self.open_files_limit,
+                  "RLIMIT_CORE": 0}
+        if self.sandboxed or os.getuid() == 0:
+            # Without its own user (root) or user namespace (bwrap), the limit would count
+            # every process of the grading user.
+            limits["RLIMIT_NPROC"] = self.process_limit
+        return limits
+
+    def format_kernel_cmd(self, extra_arguments: list[str] | None = None) -> list[str]:
+        """The kernel's command line, wrapped in the launcher (and bubblewrap)."""
+        command = super().format_kernel_cmd(extra_arguments)
+        connection = os.path.realpath(self.connection_file)
+        python = sys.executable
+        if self.sandboxed:
+            os.chmod(connection, 0o644)  # readable by the sandbox's own user; the folder is not
+            command = [INSIDE_CONNECTION if arg == connection else arg for arg in command]
+            settings = {"folders": [INSIDE_WORK, INSIDE_HOME, os.path.dirname(INSIDE_SOCKETS)],
+                        "home": INSIDE_HOME, "work": INSIDE_WORK, "uid": self._uid,
+                        "mpl_cache": INSIDE_MPL_CACHE, "limits": self._limits()}
+            # Every namespace but the user namespace under root: the launcher then drops to a
+            # user id of its own, which a user namespace could not map.
+            sandbox = [self.bwrap, "--die-with-parent", "--new-session", "--unshare-ipc",
+                       "--unshare-pid", "--unshare-net", "--unshare-uts", "--unshare-cgroup-try",
+                       *(["--unshare-user"] if os.getuid() != 0 else []),
+                       *_system_binds(), "--proc", "/proc", "--dev", "/dev",
+                       "--size", str(self.disk_limit), "--perms", "1777", "--tmpfs", "/tmp",
+                       "--perms", "0755", "--dir", "/run", "--perms", "0755", "--dir",
+                       os.path.dirname(INSIDE_CONNECTION), "--ro-bind", connection,
+                       INSIDE_CONNECTION]
+            cache = _matplotlib_cache()
+            if cache:
+                sandbox += ["--ro-bind", cache, INSIDE_MPL_CACHE]
+            environment = ["--clearenv", *[a for k, v in self._environment().items()
+                                           for a in ("--setenv", k, v)]]
+            return [*sandbox, *environment, python, "-I", "-S", "-c", _LAUNCHER,
+                    json.dumps(settings), *command]
+        settings = {"folders": [self.work_folder], "home": self.work_folder,
+                    "work": self.work_folder, "uid": self._uid if os.getuid() == 0 else None,
+                    "mpl_cache": _matplotlib_cache(), "limits": self._limits()}
+        return [python, "-I", "-S", "-c", _LAUNCHER, json.dumps(settings), *command]
+
+    def _environment(self) -> dict[str, str]:
+        """The kernel's whole environment: nothing of the grader's (no tokens, no paths)."""
+        home = INSIDE_HOME if self.sandboxed else self.work_folder
+        return {"PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin", "HOME": home,
+                "USER": "student", "LANG": "C.UTF-8", "MPLBACKEND":
+                "module://matplotlib_inline.backend_inline",
+                "MPLCONFIGDIR": f"{home}/.config/matplotlib", "PYDEVD_DISABLE_FILE_VALIDATION": "1",
+                **SINGLE_THREADED}
+
+    async def _async_launch_kernel(self, kernel_cmd: list[str], **kw: Any) -> None:
+        kw["env"] = self._environment()
+        kw["cwd"] = self._host_folder
+        # The kernel's banner is noise; its errors (a failed start, say) go to a log file.
+        kw["stdout"] = subprocess.DEVNULL
+        kw["stderr"] = open(self.log_file, "ab")  # noqa: SIM115 - the kernel process owns it
+        try:
+            await super()._async_launch_kernel(kernel_cmd, **kw)
+        finally:
+            kw["stderr"].close()
+
+    @property
+    def log_file(self) -> str:
+        """Where the kernel's stderr goes (read it when a kernel fails to start)."""
+        return os.path.join(self._host_folder, "kernel.log")
+
+    def log_tail(self, lines: int = 15) -> str:
+        """The last lines the kernel wrote to stderr."""
+        try:
+            return "\n".join(Path(self.log_file).read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return ""
+
+    async def _async_post_start_kernel(self, **kw: Any) -> None:
+        if self.sandboxed:
+            # Reach the kernel's sockets through the sandbox's own root.
+            self.ip = f"/proc/{self._sandbox_pid()}/root{INSIDE_SOCKETS}"
+        await super()._async_post_start_kernel(**kw)
+
+    def _sandbox_pid(self) -> int:
+        """A process inside the sandbox (bubblewrap's child), as seen from the grader."""
+        import psutil
+
+        process = self.provisioner.process  # type: ignore[union-attr]
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            children = psutil.Process(process.pid).children()
+            if children:
+                return children[0].pid
+            if process.poll() is not None:
+                raise RuntimeError(f"the sandbox exited at once (code {process.returncode}); "
+                                   "run `bwrap --version` to check bubblewrap works")
+            time.sleep(0.002)
+        raise RuntimeError("the sandbox did not start within 30 s")
+
+    async def _async_interrupt_kernel(self) -> None:
+        # A signal to bubblewrap would not reach the kernel: ask the kernel itself.
+        if self.has_kernel:
+            self._connect_control_socket()
+            self.session.send(self._control_socket, self.session.msg("interrupt_request", {}))
+
+    async def _async_cleanup_resources(self, restart: bool = False) -> None:
+        await super()._async_cleanup_resources(restart=restart)
+        if not restart:
+            shutil.rmtree(self._host_folder, ignore_errors=True)
+
+
+def log_missing_protection(log: logging.Logger) -> None:
+    """Warn once, clearly, when kernels run without bubblewrap."""
+    status = sandbox_status()
+    if not status.available:
+        root = os.getuid() == 0
+        log.warning("%s. %s", status.detail, MISSING_WITHOUT_SANDBOX.format(
+            processes=", processes" if root else "",
+            user=" (here a user id of its own, so only world-readable files)" if root else ""))
