@@ -16,6 +16,12 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from lab_fixtures import (  # noqa: F401 - fixtures, used by name
+    browser_context_fixture,
+    page_fixture,
+    screenshot_fixture,
+    start_lab_fixture,
+)
 from lab_ui import menu, open_lab
 from nbgrader.api import Gradebook
 

@@ -17,6 +17,12 @@ from typing import TYPE_CHECKING
 
 import nbformat
 import pytest
+from lab_fixtures import (  # noqa: F401 - fixtures, used by name
+    browser_context_fixture,
+    page_fixture,
+    screenshot_fixture,
+    start_lab_fixture,
+)
 from lab_ui import (
     cells,
     close_dialog,

@@ -1,5 +1,10 @@
 """Fixtures for the browser tests: JupyterLab servers on loopback and headless Chromium.
 
+Test modules import them (``from lab_fixtures import page_fixture, ...``); each fixture's
+name is the one without ``_fixture``. This is not a
+conftest.py on purpose: grader_tests/ imports its own conftest as a plain module, and a
+second module named conftest would shadow it.
+
 The browser is Debian's Chromium (``/usr/bin/chromium``, installed by ``bin/setup --test``)
 driven by Playwright from PyPI; Playwright's own browser downloads are never used. A missing
 Chromium fails the tests with the fix, so CI cannot pass by skipping them.
@@ -51,12 +56,6 @@ LAB_SETTINGS = {
 }
 
 
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> None:
-    """Remember whether a test failed, so the page fixture can take a screenshot."""
-    if call.when == "call":
-        item.failed_in_call = call.excinfo is not None  # type: ignore[attr-defined]
-
-
 @dataclass
 class LabServer:
     """A running JupyterLab."""
@@ -104,8 +103,8 @@ def jupyter_environment(home: Path) -> dict[str, str]:
     return env
 
 
-@pytest.fixture(scope="module")
-def start_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StartLab]:
+@pytest.fixture(scope="module", name="start_lab")
+def start_lab_fixture(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StartLab]:
     """A function that starts a JupyterLab command and waits until it answers.
 
     ``start(command, cwd)`` picks a free port, runs ``command(port)`` (a command line that
@@ -156,8 +155,8 @@ def start_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StartLab]:
         log.close()
 
 
-@pytest.fixture(scope="module")
-def browser_context(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BrowserContext]:
+@pytest.fixture(scope="module", name="browser_context")
+def browser_context_fixture(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BrowserContext]:
     """A headless Debian Chromium with a fresh profile, driven by Playwright."""
     if not CHROMIUM.is_file():
         pytest.fail(f"{CHROMIUM} is missing: the browser tests need Debian's Chromium. "
@@ -177,19 +176,21 @@ def browser_context(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Browse
         context.close()
 
 
-@pytest.fixture
-def page(browser_context: BrowserContext, request: pytest.FixtureRequest) -> Iterator[Page]:
+@pytest.fixture(name="page")
+def page_fixture(browser_context: BrowserContext, request: pytest.FixtureRequest) -> Iterator[Page]:
     """A new tab; a screenshot of it is saved if the test fails."""
     tab = browser_context.new_page()
+    failed_before = request.session.testsfailed
     yield tab
-    if getattr(request.node, "failed_in_call", False):
+    # pytest counts a failed test before its fixtures are torn down.
+    if request.session.testsfailed > failed_before:
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         tab.screenshot(path=str(ARTIFACTS / f"FAILED-{request.node.name}.png"))
     tab.close()
 
 
-@pytest.fixture
-def screenshot() -> Callable[[Page, str], Path]:
+@pytest.fixture(name="screenshot")
+def screenshot_fixture() -> Callable[[Page, str], Path]:
     """``screenshot(page, name)`` saves test-artifacts/browser/<name>.png and returns its path."""
     def take(tab: Page, name: str) -> Path:
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
