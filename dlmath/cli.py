@@ -7,6 +7,7 @@ not be graded, a score differs from expectations); 2 bad usage or a broken cours
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -83,6 +84,10 @@ def cmd_lab(args: argparse.Namespace) -> int:
 
     workdir = args.dir if args.dir is not None else args.course / "student"
     check_jupyterlab()
+    if not args.prepare_only and os.geteuid() == 0 and not args.allow_root:
+        # JupyterLab would refuse only after starting up, with its own exit code.
+        raise CourseError("JupyterLab refuses to run as root: run dlmath lab as a normal user, "
+                          "or pass --allow-root (containers, CI).")
     copy = prepare_student_copy(args.course, workdir)
     print(f"Student working copy: {copy.root}\n"
           f"Released to its Assignments tab ({copy.exchange}): {', '.join(copy.released)}")

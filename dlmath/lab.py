@@ -81,6 +81,8 @@ def released_assignments(course_root: Path) -> list[str]:
 
 def _check_workdir(course_root: Path, workdir: Path) -> None:
     """Refuse working copies that would clobber the course or someone else's nbgrader setup."""
+    if workdir.exists() and not workdir.is_dir():
+        raise CourseError(f"{workdir} is a file; pass a folder for the student working copy.")
     if workdir == course_root or workdir in course_root.parents:
         raise CourseError(f"{workdir} holds the course itself; pick a separate folder for the "
                           "student working copy (the default is student/ in the course).")
@@ -91,8 +93,6 @@ def _check_workdir(course_root: Path, workdir: Path) -> None:
     if config.is_file() and not config.read_text(encoding="utf-8").startswith(CONFIG_MARKER):
         raise CourseError(f"{config} was not written by dlmath lab and would be replaced; "
                           "move it away or pick another folder.")
-    if workdir.exists() and not workdir.is_dir():
-        raise CourseError(f"{workdir} is a file; pass a folder for the student working copy.")
 
 
 def _student_config(course_config: Config, copy: StudentCopy) -> str:

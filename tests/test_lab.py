@@ -161,3 +161,10 @@ def test_validate_kernel_shows_a_failed_check_as_its_message() -> None:
     assert check[0].traceback == ["Check failed: steps(path)", "  expected: 72",
                                   "  got:      73", "  hint:     count from 0."]
     assert other[0].ename == "ZeroDivisionError" and len(other[0].traceback) > 1
+
+
+def test_root_needs_allow_root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                               capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setattr(os, "geteuid", lambda: 0)
+    assert main(["lab", "--dir", str(tmp_path / "student"), "--no-browser"]) == EXIT_USAGE
+    assert "--allow-root" in capsys.readouterr().err
