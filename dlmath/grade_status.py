@@ -13,7 +13,7 @@ from pathlib import Path
 
 from nbgrader.api import Gradebook, MissingEntry
 
-from dlmath.grading import grading_outcomes, submission_digest
+from dlmath.grading import Outcome, grading_outcomes, submission_digest
 
 GRADED = "graded"
 NO_SUBMISSION = "no submission"
@@ -90,7 +90,7 @@ def grade_entries(gradebook: Gradebook, course_root: Path,
 
 
 def _entry(gradebook: Gradebook, course_root: Path, assignment: str, max_score: float,
-           student: str, has_folder: bool, outcome: object) -> GradeEntry:
+           student: str, has_folder: bool, outcome: Outcome | None) -> GradeEntry:
     base = {"assignment": assignment, "student": student, "max_score": max_score}
     try:
         submission = gradebook.find_submission(assignment, student)

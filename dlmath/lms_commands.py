@@ -19,6 +19,7 @@ from dlmath.collect import collect_archive
 from dlmath.course import CourseError, assignment_ids, check_assignment, open_api
 from dlmath.exports import EXPORTERS
 from dlmath.item_analysis import terminal_summary, write_report
+from dlmath.progress import Progress
 from dlmath.roster import import_roster, read_roster
 
 EXIT_OK, EXIT_ATTENTION = 0, 1
@@ -89,13 +90,18 @@ def cmd_feedback(args: argparse.Namespace) -> int:
 
     api = open_api(args.course)
     failed = 0
-    for assignment in _assignments(args.course, args.assignments):
-        if not any((args.course / "autograded").glob(f"*/{assignment}")):
-            continue  # nothing autograded yet: nbgrader would fail with "no notebooks"
+    assignments = [a for a in _assignments(args.course, args.assignments)
+                   # nothing autograded yet: nbgrader would fail with "no notebooks matched"
+                   if any((args.course / "autograded").glob(f"*/{a}"))]
+    progress = Progress()
+    progress.start(len(assignments))
+    for assignment in assignments:
+        progress.step(assignment)
         outcome = api.generate_feedback(assignment)
         if not outcome["success"]:
             failed += 1
             _err(f"{assignment}: feedback failed\n{outcome.get('error') or outcome.get('log')}")
+    progress.finish()
     return EXIT_ATTENTION if failed else EXIT_OK
 
 

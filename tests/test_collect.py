@@ -65,6 +65,17 @@ def test_canvas_archive(canvas_course: Path) -> None:
                                                                       "submissions.zip"))
 
 
+def test_a_reuploaded_name_is_the_notebook_and_a_second_file_is_reported(
+        canvas_course: Path) -> None:
+    archive = make_zip(canvas_course.parent / "two.zip", [
+        (f"obrienaoife_4712_900010_{EX1}-2.ipynb", DOWNLOAD_TIME),
+        ("obrienaoife_4712_900011_scratch.ipynb", DOWNLOAD_TIME)])
+    result = collect_archive(canvas_course, archive, EX1)
+    assert result.added == ["aobrien"]
+    assert [Path(r.path).name for r in result.rejected] == ["obrienaoife_4712_900011_scratch.ipynb"]
+    assert "'scratch.ipynb' is not a notebook of this assignment" in result.rejected[0].note
+
+
 def test_collecting_again_changes_nothing_and_never_overwrites(canvas_course: Path) -> None:
     archive = make_zip(canvas_course.parent / "s.zip",
                        [(CANVAS_ENTRIES[0], DOWNLOAD_TIME), (CANVAS_ENTRIES[1], DOWNLOAD_TIME)])
