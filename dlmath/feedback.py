@@ -22,6 +22,9 @@ from traitlets import List
 
 ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 HIDDEN_NOTE = "# (hidden tests ran here; they are not shown)"
+# The first line of dlmath.judge's error output for an error raised in the student's code
+# (not imported: nbgrader_config.py imports this module for every nbgrader command).
+JUDGE_STUDENT_TRACEBACK = "Your code raised this error while a test called it:"
 
 
 class _FeedbackStep(NbGraderPreprocessor):
@@ -43,7 +46,8 @@ class HideHiddenTests(_FeedbackStep, ClearHiddenTests):
 
     A test cell's error output keeps only the exception and its message (the failing check
     says what it checked, what it expected and what it got); the frames, which quote the test
-    cell's source, are dropped. Cells the student wrote keep their full tracebacks.
+    cell's source, are dropped. Cells the student wrote keep their full tracebacks, and so
+    does the grading judge's report of an error raised inside the student's own code.
     """
 
     def preprocess_cell(self, cell: NotebookNode, resources: ResourcesDict,
@@ -54,10 +58,18 @@ class HideHiddenTests(_FeedbackStep, ClearHiddenTests):
         if self._remove_hidden_test_region(cell):
             cell.source = cell.source.rstrip() + "\n\n" + HIDDEN_NOTE
         for output in cell.get("outputs", []):
-            if output.get("output_type") == "error":
+            if output.get("output_type") == "error" and not _students_own(output):
                 message = ANSI_ESCAPE.sub("", f"{output.ename}: {output.evalue}").rstrip()
                 output.traceback = [message]
         return cell, resources
+
+
+def _students_own(output: NotebookNode) -> bool:
+    """Whether an error output is the grading judge's report of the student's own traceback
+    (``dlmath.judge.error_output``): it runs tests outside the student's kernel, so that
+    traceback holds only the student's frames, worth showing."""
+    traceback = output.get("traceback") or []
+    return bool(traceback) and traceback[0] == JUDGE_STUDENT_TRACEBACK
 
 
 class ProvisionalNotice(_FeedbackStep, NbGraderPreprocessor):

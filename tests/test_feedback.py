@@ -93,3 +93,20 @@ def test_nbgraders_default_feedback_shows_them(tmp_path: Path) -> None:
     text = feedback_text(tmp_path, default)
     assert "BEGIN HIDDEN TESTS" in text
     assert "Provisional score" not in text
+
+
+def test_the_judges_report_of_the_students_own_traceback_is_kept() -> None:
+    from dlmath.feedback import JUDGE_STUDENT_TRACEBACK, HideHiddenTests
+    from dlmath.judge import error_output
+
+    error = ValueError("lr must be positive")
+    error.student_traceback = "Cell In[2], line 4, in gradient_descent\nValueError: lr"
+    cell = nbformat.v4.new_code_cell("check(...)\n### BEGIN HIDDEN TESTS\nsecret()\n"
+                                     "### END HIDDEN TESTS", metadata={"nbgrader": {
+                                         "grade": True, "solution": False, "grade_id": "t",
+                                         "points": 1}})
+    cell.outputs = [error_output(error)]
+    assert cell.outputs[0].traceback[0] == JUDGE_STUDENT_TRACEBACK
+    HideHiddenTests().preprocess_cell(cell, {}, 0)
+    assert "secret" not in cell.source
+    assert cell.outputs[0].traceback[1] == "Cell In[2], line 4, in gradient_descent"
