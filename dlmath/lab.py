@@ -41,6 +41,18 @@ JUPYTER_CONFIG_DIR = ".jupyter"
 # Run at the start of Validate's kernel: failed checks then read as their message alone.
 VALIDATE_KERNEL_HOOK = ("--IPKernelApp.exec_lines=from dlmath.kernel_hooks import "
                         "show_check_failures_plainly; show_check_failures_plainly()")
+# nbgrader fails a test cell that writes to stderr, where Python warnings go, but the grader
+# ignores warnings while it checks: so does Validate, or a correct answer that warns (say
+# np.log(0) in an np.where) would fail Validate and pass grading.
+VALIDATE_KERNEL_ARGUMENTS = (
+    "--IPKernelApp.exec_lines=import warnings",
+    "--IPKernelApp.exec_lines=warnings.simplefilter('ignore')",
+    VALIDATE_KERNEL_HOOK,
+)
+# Notebooks in JupyterLab draw inline. Set explicitly: dlmath's grading modules set
+# MPLBACKEND=Agg for their own process when imported (loading the course config imports
+# them), and JupyterLab and its kernels would inherit that and show no plots.
+INLINE_BACKEND = "module://matplotlib_inline.backend_inline"
 
 # nbgrader's server extensions a student needs (and the one a student must not have: the
 # formgrader would turn the working copy into a course folder with its own gradebook).
@@ -109,11 +121,13 @@ def _student_config(course_config: Config, copy: StudentCopy) -> str:
         f"c.Exchange.root = {str(copy.exchange)!r}",
         f"c.Exchange.assignment_dir = {str(copy.root)!r}",
         f"c.Exchange.cache = {str(copy.root / CACHE_DIR)!r}",
-        "# The instructor's execution settings, so Validate runs the notebook as grading will;",
-        "# in addition, a failed check shows as its plain message (dlmath/kernel_hooks.py).",
+        "# The instructor's execution settings (time limit), and warnings ignored as the",
+        "# grader does, so Validate runs the notebook as grading will; a failed check shows as",
+        "# its plain message (dlmath/kernel_hooks.py).",
     ]
     execute = dict(course_config.get("Execute", {}))
-    execute["extra_arguments"] = [*execute.get("extra_arguments", []), VALIDATE_KERNEL_HOOK]
+    arguments = [*execute.get("extra_arguments", []), *VALIDATE_KERNEL_ARGUMENTS]
+    execute["extra_arguments"] = list(dict.fromkeys(arguments))  # each once, in order
     for key, value in sorted(execute.items()):
         lines.append(f"c.Execute.{key} = {value!r}")
     return "\n".join(lines) + "\n"
@@ -171,6 +185,7 @@ def lab_environment(copy: StudentCopy, base: dict[str, str] | None = None) -> di
     # the virtual environment is not activated.
     bin_dir = str(Path(sys.executable).parent)
     env["PATH"] = os.pathsep.join([bin_dir, env.get("PATH", "")])
+    env["MPLBACKEND"] = INLINE_BACKEND
     return env
 
 

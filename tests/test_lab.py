@@ -27,7 +27,7 @@ from dlmath.course import load_config, repository_root
 from dlmath.lab import (
     INSTRUCTOR_LAB_PLUGINS,
     STUDENT_SERVER_EXTENSIONS,
-    VALIDATE_KERNEL_HOOK,
+    VALIDATE_KERNEL_ARGUMENTS,
     lab_command,
     lab_environment,
     prepare_student_copy,
@@ -70,8 +70,10 @@ def test_validate_runs_with_the_graders_execute_settings(tmp_path: Path) -> None
     student = student_config(copy.root)
     assert student.CourseDirectory.course_id == load_config(REPO).CourseDirectory.course_id
     assert student.Execute.timeout == course.timeout
-    assert student.Execute.extra_arguments == [*course.get("extra_arguments", []),
-                                               VALIDATE_KERNEL_HOOK]
+    arguments = student.Execute.extra_arguments
+    assert arguments[:len(course.get("extra_arguments", []))] == course.get("extra_arguments", [])
+    assert set(VALIDATE_KERNEL_ARGUMENTS) <= set(arguments)
+    assert len(arguments) == len(set(arguments))
 
 
 def test_running_again_keeps_the_students_work(tmp_path: Path) -> None:
@@ -118,6 +120,8 @@ def test_jupyterlab_runs_in_the_copy_on_loopback(tmp_path: Path) -> None:
     env = lab_environment(copy, {"JUPYTER_CONFIG_PATH": "/elsewhere", "PATH": "/usr/bin"})
     assert env["JUPYTER_CONFIG_PATH"].split(os.pathsep) == [str(copy.jupyter_config),
                                                             "/elsewhere"]
+    # Plots show in the notebook even though loading the course config set MPLBACKEND=Agg.
+    assert env["MPLBACKEND"] == "module://matplotlib_inline.backend_inline"
 
 
 def _jupyter(args: list[str], env: dict[str, str]) -> str:
@@ -148,19 +152,23 @@ def test_the_venv_enables_nbgraders_extensions(tmp_path: Path) -> None:
 
 
 def test_validate_kernel_shows_a_failed_check_as_its_message() -> None:
-    """The hook's kernel: a failed check's output is its message; other errors keep a traceback."""
+    """Validate's kernel: a failed check's output is its message, other errors keep their
+    traceback, warnings are ignored."""
     notebook = nbformat.v4.new_notebook(cells=[
         nbformat.v4.new_code_cell('from dlmath.checks import check_integer\n'
                                   'check_integer("steps(path)", 73, 72, hint="count from 0.")'),
         nbformat.v4.new_code_cell("1 / 0"),
+        nbformat.v4.new_code_cell("import numpy as np\nnp.log(0.0)"),
     ])
     NotebookClient(notebook, kernel_name="python3", allow_errors=True, timeout=60,
-                   extra_arguments=[VALIDATE_KERNEL_HOOK]).execute()
-    check, other = (cell.outputs for cell in notebook.cells)
+                   extra_arguments=list(VALIDATE_KERNEL_ARGUMENTS)).execute()
+    check, other, warning = (cell.outputs for cell in notebook.cells)
     assert [o.output_type for o in check] == ["error"] and check[0].ename == "CheckFailed"
     assert check[0].traceback == ["Check failed: steps(path)", "  expected: 72",
                                   "  got:      73", "  hint:     count from 0."]
     assert other[0].ename == "ZeroDivisionError" and len(other[0].traceback) > 1
+    # A warning (np.log(0.0) warns "divide by zero") writes nothing to stderr, as in grading.
+    assert not [o for o in warning if o.output_type == "stream" and o.name == "stderr"]
 
 
 def test_root_needs_allow_root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,

@@ -81,26 +81,28 @@ def prompts(page: Page) -> list[str]:
     return page.evaluate(_PROMPTS)
 
 
-def _count(prompt: str) -> int:
-    digits = prompt.strip("[]: ")
-    return int(digits) if digits.isdigit() else 0
-
-
 def run_all(page: Page) -> None:
     """Run > Run All Cells, and wait until every queued cell has finished.
 
-    JupyterLab marks every queued cell [*] when Run All starts; the run is over when a new
-    execution count has appeared and no cell is marked [*] any more. (After an error the rest
-    of the queue is cancelled and keeps its old prompt.)
+    JupyterLab marks every queued cell [*] when Run All starts. A MutationObserver set up
+    before the click records that moment (however fast the cells then run); the run is over
+    once it has been seen and no cell is marked [*] any more. (After an error the rest of the
+    queue is cancelled and those cells keep their old prompt.)
     """
-    before = max((_count(p) for p in prompts(page)), default=0)
+    page.evaluate(f"""() => {{
+        window.dlmathRunStarted = false;
+        const notebook = document.querySelector('{NOTEBOOK} .jp-Notebook');
+        const busy = () => ({_PROMPTS})().some(p => p.includes('*'));
+        const observer = new MutationObserver(() => {{
+            if (busy()) {{ window.dlmathRunStarted = true; observer.disconnect(); }}
+        }});
+        observer.observe(notebook, {{subtree: true, childList: true, characterData: true}});
+    }}""")
     menu(page, "Run", "Run All Cells")
     page.wait_for_function(
-        f"""before => {{
-            const prompts = ({_PROMPTS})();
-            if (prompts.some(p => p.includes('*'))) return false;
-            return prompts.some(p => parseInt(p.replace(/[^0-9]/g, '') || '0') > before);
-        }}""", arg=before, timeout=RUN_SECONDS * 1000)
+        f"""() => window.dlmathRunStarted
+                  && !({_PROMPTS})().some(p => p.includes('*'))""",
+        timeout=RUN_SECONDS * 1000)
 
 
 def validate(page: Page) -> Locator:

@@ -144,6 +144,11 @@ def test_student_validates_a_correct_and_a_wrong_answer(tmp_path: Path, start_la
     assert not not_run, f"code cells {not_run} did not run: {[ran[i] for i in not_run]}"
     failing = {g: error_text(cells(page).nth(position[g])) for g in test_cells}
     assert not any(failing.values()), f"test cells failed with correct answers: {failing}"
+    # ex1's last code cell plots the paths: the figure must show in the notebook.
+    last_code = max(i for i, cell in enumerate(release.cells) if cell.cell_type == "code")
+    figure = cells(page).nth(last_code).locator(".jp-RenderedImage img")
+    assert figure.count() >= 1, "the plot of the last code cell is not shown in the notebook"
+    figure.first.scroll_into_view_if_needed()
     screenshot(page, "student-2-correct-run-all")
 
     # Validate's verdict.
