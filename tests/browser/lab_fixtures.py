@@ -104,7 +104,8 @@ def jupyter_environment(home: Path) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module", name="start_lab")
-def start_lab_fixture(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StartLab]:
+def start_lab_fixture(tmp_path_factory: pytest.TempPathFactory,
+                      request: pytest.FixtureRequest) -> Iterator[StartLab]:
     """A function that starts a JupyterLab command and waits until it answers.
 
     ``start(command, cwd)`` picks a free port, runs ``command(port)`` (a command line that
@@ -117,7 +118,8 @@ def start_lab_fixture(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Star
     def start(command: Callable[[int], list[str]], cwd: Path) -> LabServer:
         port = free_port()
         home = tmp_path_factory.mktemp("jupyter-home")
-        log_path = ARTIFACTS / f"server-{port}.log"
+        # One log per test module and server, replaced on the next run.
+        log_path = ARTIFACTS / f"{request.module.__name__}-server{len(processes) + 1}.log"
         log_path.parent.mkdir(parents=True, exist_ok=True)
         log = open(log_path, "w", encoding="utf-8")  # closed at teardown
         logs.append(log)
@@ -179,13 +181,15 @@ def browser_context_fixture(tmp_path_factory: pytest.TempPathFactory) -> Iterato
 @pytest.fixture(name="page")
 def page_fixture(browser_context: BrowserContext, request: pytest.FixtureRequest) -> Iterator[Page]:
     """A new tab; a screenshot of it is saved if the test fails."""
+    failure_shot = ARTIFACTS / f"FAILED-{request.node.name}.png"
+    failure_shot.unlink(missing_ok=True)  # from an earlier run
     tab = browser_context.new_page()
     failed_before = request.session.testsfailed
     yield tab
     # pytest counts a failed test before its fixtures are torn down.
     if request.session.testsfailed > failed_before:
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
-        tab.screenshot(path=str(ARTIFACTS / f"FAILED-{request.node.name}.png"))
+        tab.screenshot(path=str(failure_shot))
     tab.close()
 
 
