@@ -50,8 +50,8 @@ VALIDATE_KERNEL_ARGUMENTS = (
     VALIDATE_KERNEL_HOOK,
 )
 # Notebooks in JupyterLab draw inline. Set explicitly: dlmath's grading modules set
-# MPLBACKEND=Agg for their own process when imported (loading the course config imports
-# them), and JupyterLab and its kernels would inherit that and show no plots.
+# MPLBACKEND=Agg for their own process when imported (the dlmath command imports them), and
+# JupyterLab and its kernels would inherit that and show no plots.
 INLINE_BACKEND = "module://matplotlib_inline.backend_inline"
 
 # nbgrader's server extensions a student needs (and the one a student must not have: the

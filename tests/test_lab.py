@@ -120,7 +120,7 @@ def test_jupyterlab_runs_in_the_copy_on_loopback(tmp_path: Path) -> None:
     env = lab_environment(copy, {"JUPYTER_CONFIG_PATH": "/elsewhere", "PATH": "/usr/bin"})
     assert env["JUPYTER_CONFIG_PATH"].split(os.pathsep) == [str(copy.jupyter_config),
                                                             "/elsewhere"]
-    # Plots show in the notebook even though loading the course config set MPLBACKEND=Agg.
+    # Plots show in the notebook even though importing dlmath.cli sets MPLBACKEND=Agg.
     assert env["MPLBACKEND"] == "module://matplotlib_inline.backend_inline"
 
 
