@@ -27,6 +27,7 @@ from jupyter_client.utils import run_sync
 from nbformat import NotebookNode
 from traitlets.config import Config
 
+from dlmath import integrity
 from dlmath.sandbox import SINGLE_THREADED, SandboxedKernelManager
 
 
@@ -70,7 +71,8 @@ def execution_key(nb: NotebookNode, files: dict[str, bytes],
 
 
 def copy_outputs(executed: NotebookNode, nb: NotebookNode) -> None:
-    """Put the outputs and findings of ``executed`` into ``nb``, which has the same code cells."""
+    """Put the outputs and execution findings of ``executed`` into ``nb``, which has the same
+    code cells."""
     ran = [c for c in executed.cells if c.cell_type == "code"]
     target = [c for c in nb.cells if c.cell_type == "code"]
     if [c.source for c in ran] != [c.source for c in target]:
@@ -80,9 +82,12 @@ def copy_outputs(executed: NotebookNode, nb: NotebookNode) -> None:
         cell.execution_count = source.execution_count
         if "execution" in source.metadata:
             cell.metadata["execution"] = source.metadata["execution"]
-    for name in ("language_info", "widgets", "dlmath"):
+    for name in ("language_info", "widgets"):
         if name in executed.metadata:
             nb.metadata[name] = executed.metadata[name]
+    # The findings of execution belong to the code; those of the sanitize step to ``nb``.
+    found = executed.metadata.get("dlmath", {}).get(integrity.EXECUTION, [])
+    nb.metadata.setdefault("dlmath", {})[integrity.EXECUTION] = found
 
 
 def cell_seconds(nb: NotebookNode) -> float:

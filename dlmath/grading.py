@@ -423,8 +423,8 @@ class _Autograder:
         if staged:
             shutil.rmtree(self.course_root / STAGING / student / assignment, ignore_errors=True)
         if not outcome["success"]:
-            return SubmissionResult(assignment, student, ok=False,
-                                    error=_last_error(outcome.get("error") or ""),
+            log = (outcome.get("log") or "") + (outcome.get("error") or "")
+            return SubmissionResult(assignment, student, ok=False, error=_last_error(log),
                                     findings=findings)
         result = _read_back(self.api, assignment, student)
         autograded = self.course_root / "autograded" / student / assignment / f"{assignment}.ipynb"
@@ -435,9 +435,11 @@ class _Autograder:
 
 
 def _last_error(log: str) -> str:
-    """The most telling line of nbgrader's error log (its last exception)."""
+    """The most telling line of nbgrader's error log: its last exception but nbgrader's own
+    closing "see the above traceback"."""
     lines = [line.strip() for line in log.strip().splitlines() if line.strip()]
-    errors = [line for line in lines if "Error" in line.split(":")[0]]
+    errors = [line for line in lines if "Error" in line.split(":")[0]
+              and "see the the above traceback" not in line and "see the above" not in line]
     return (errors or lines or ["nbgrader could not autograde this submission"])[-1]
 
 

@@ -15,7 +15,8 @@ from dataclasses import asdict, dataclass
 from nbformat import NotebookNode
 
 # Kinds of findings, in the order the report lists them.
-KINDS = ("tampering", "suspicious code", "crash", "timeout", "limit", "output", "submission")
+KINDS = ("tampering", "suspicious code", "crash", "timeout", "limit", "processes", "output",
+         "submission")
 
 
 @dataclass(frozen=True)
@@ -30,16 +31,22 @@ class Finding:
         return f"{self.kind} ({self.where}): {self.detail}"
 
 
+# Where findings live in a notebook's metadata: those of the sanitize step belong to this
+# submission; those of execution belong to its code, and travel with an executed notebook that
+# ``dlmath grade`` may reuse for another submission with the same code.
+SANITIZE, EXECUTION = "findings", "execution_findings"
+
+
 def findings(nb: NotebookNode) -> list[Finding]:
-    """The findings recorded in ``nb``'s metadata."""
-    recorded = nb.metadata.get("dlmath", {}).get("findings", [])
-    return [Finding(**f) for f in recorded if isinstance(f, dict) and set(f) == {
-        "kind", "where", "detail"}]
+    """The findings recorded in ``nb``'s metadata, by the sanitize step and by execution."""
+    recorded = nb.metadata.get("dlmath", {})
+    return [Finding(**f) for key in (SANITIZE, EXECUTION) for f in recorded.get(key, [])
+            if isinstance(f, dict) and set(f) == {"kind", "where", "detail"}]
 
 
-def record(nb: NotebookNode, finding: Finding) -> None:
-    """Add ``finding`` to ``nb``'s metadata (once)."""
-    recorded = nb.metadata.setdefault("dlmath", {}).setdefault("findings", [])
+def record(nb: NotebookNode, finding: Finding, during: str = SANITIZE) -> None:
+    """Add ``finding`` to ``nb``'s metadata (once), under the step it was found ``during``."""
+    recorded = nb.metadata.setdefault("dlmath", {}).setdefault(during, [])
     if asdict(finding) not in recorded:
         recorded.append(asdict(finding))
 
@@ -79,22 +86,28 @@ _LYING_METHODS = {"__eq__", "__ne__", "__lt__", "__le__", "__gt__", "__ge__", "_
                   "__float__", "__bool__", "__array__", "__len__", "__instancecheck__"}
 
 
-def suspicious_code(source: str) -> list[str]:
+def imported_names(source: str) -> set[str]:
+    """The names ``import`` statements in ``source`` bind to modules (``np`` for numpy...)."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return set()
+    return {(alias.asname or alias.name).split(".")[0] for node in ast.walk(tree)
+            if isinstance(node, ast.Import) for alias in node.names}
+
+
+def suspicious_code(source: str, modules: set[str] = frozenset()) -> list[str]:
     """Sentences describing what in ``source`` looks like tampering (empty if nothing does).
 
-    A static reading of the student's own code, done outside their process, so nothing they
-    run can hide it. It is a prompt for a human look, not a verdict.
+    ``modules`` are names bound to modules elsewhere (``np`` by the given code). A static
+    reading of the student's own code, done outside their process, so nothing they run can
+    hide it. It is a prompt for a human look, not a verdict.
     """
     try:
         tree = ast.parse(source)
     except SyntaxError:
         return []
-    imported_modules: set[str] = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import | ast.ImportFrom):
-            names = [alias.asname or alias.name.split(".")[0] for alias in node.names]
-            if isinstance(node, ast.Import):
-                imported_modules.update(names)
+    imported_modules = set(modules) | imported_names(source)
     found: list[str] = []
 
     def note(node: ast.AST, text: str) -> None:
@@ -129,6 +142,24 @@ def suspicious_code(source: str) -> list[str]:
         elif isinstance(node, ast.FunctionDef) and node.name in _LYING_METHODS:
             note(node, f"defines {node.name}, which can make an object pass comparisons")
     return found
+
+
+def top_level_names(source: str) -> set[str]:
+    """The names a cell binds at its top level (functions, classes, assignments, imports)."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return set()
+    names: set[str] = set()
+    for node in tree.body:
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            names.add(node.name)
+        elif isinstance(node, ast.Import | ast.ImportFrom):
+            names.update((a.asname or a.name).split(".")[0] for a in node.names)
+        elif isinstance(node, ast.Assign | ast.AnnAssign | ast.AugAssign):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            names.update(n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name))
+    return names
 
 
 # How the sandbox's limits show in a cell's error output.

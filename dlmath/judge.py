@@ -19,7 +19,6 @@ import base64
 import builtins
 import contextlib
 import io
-import os
 import time
 import warnings
 from collections.abc import Callable
@@ -31,8 +30,6 @@ from nbformat import NotebookNode
 from nbformat.v4 import new_output
 
 from dlmath import agent, wire
-
-os.environ.setdefault("MPLBACKEND", "Agg")  # the judge draws nothing on screen
 
 
 class StudentCodeError(Exception):
@@ -259,6 +256,9 @@ class Judge:
         self.own: set[str] = set()
         self._deadline = float("inf")
         self.student_names: set[str] = set()
+        import matplotlib
+
+        matplotlib.use("Agg")  # the judge draws nothing on screen (set here, not inherited)
         for index, source in enumerate(given_cells):
             self._run_given(index, source)
 

@@ -13,7 +13,9 @@ So plain ``nbgrader autograde`` and the formgrader's button grade exactly as ``d
 
 from __future__ import annotations
 
+import asyncio
 import copy
+import json
 import time
 from pathlib import Path
 from queue import Empty
@@ -72,7 +74,8 @@ class RepairCells(NbGraderPreprocessor):
     graded. This sets ``grade``, ``solution``, ``locked``, ``task``, ``points`` and the cell
     type from the gradebook, removes nbgrader metadata that names no cell of the assignment
     (or names one twice), puts back locked cells the student deleted, and records every such
-    change as a finding. Runs between ``DeduplicateIds`` and ``OverwriteCells``.
+    change as a finding, and puts moved cells back in order. Runs after ``DeduplicateIds``
+    and before ``OverwriteKernelspec`` and ``OverwriteCells``.
     """
 
     def preprocess(self, nb: NotebookNode, resources: ResourcesDict
@@ -87,6 +90,12 @@ class RepairCells(NbGraderPreprocessor):
             grades = {c.name: float(c.max_score) for c in notebook.grade_cells}
             solutions = {c.name for c in notebook.solution_cells}
             tasks = {c.name for c in notebook.task_cells}
+            kernelspec = json.loads(notebook.kernelspec) if notebook.kernelspec else None
+        submitted_kernel = nb.metadata.get("kernelspec", {})
+        if kernelspec and submitted_kernel.get("name") != kernelspec.get("name"):
+            self._record(nb, "submission", "notebook",
+                         f"kernel {submitted_kernel.get('name')!r} instead of "
+                         f"{kernelspec.get('name')!r} (nbgrader restores it)")
         seen: list[str] = []
         for index, cell in enumerate(nb.cells):
             meta = cell.metadata.get("nbgrader")
@@ -120,10 +129,24 @@ class RepairCells(NbGraderPreprocessor):
             if locked and cell.source != released_source(source):
                 self._record(nb, "tampering", name, "edited a locked cell, restored")
         self._restore_deleted(nb, sources, order, seen, grades, solutions)
-        positions = [order.index(name) for name in seen]
-        if positions != sorted(positions):
-            self._record(nb, "tampering", "notebook", "moved locked or graded cells")
+        self._restore_order(nb, order)
         return nb, resources
+
+    def _restore_order(self, nb: NotebookNode, order: list[str]) -> None:
+        """Put the nbgrader cells back in the instructor's order, each with the cells the
+        student added after it (a test cell moved above its answer would fail for nothing,
+        one moved below later answers would test them)."""
+        blocks: list[tuple[int, list[NotebookNode]]] = [(-1, [])]
+        for cell in nb.cells:
+            name = cell.metadata.get("nbgrader", {}).get("grade_id")
+            if name in order:
+                blocks.append((order.index(name), [cell]))
+            else:
+                blocks[-1][1].append(cell)
+        positions = [position for position, _ in blocks]
+        if positions != sorted(positions):
+            nb.cells = [cell for _, cells in sorted(blocks, key=lambda b: b[0]) for cell in cells]
+            self._record(nb, "tampering", "notebook", "moved nbgrader cells, put back in order")
 
     def _restore_deleted(self, nb: NotebookNode, sources: dict, order: list[str],
                          seen: list[str], grades: dict, solutions: set[str]) -> None:
@@ -190,7 +213,8 @@ class SafeExecute(Execute):
         arguments = list(self.extra_arguments)
         if not any(a.startswith("--HistoryManager.hist_file") for a in arguments):
             arguments.append(f"--HistoryManager.hist_file={self.ipython_hist_file}")
-        for module in self.preload:
+        # The judge's agent too: its first request then costs nothing.
+        for module in dict.fromkeys([*self.preload, "dlmath.agent"]):
             arguments.append(f"--IPKernelApp.exec_lines=import {module} as _dlmath_preload; "
                              "del _dlmath_preload")
         return arguments
@@ -208,6 +232,7 @@ class SafeExecute(Execute):
         if km is None:
             log_missing_protection(self.log)
         self.extra_arguments = self.kernel_arguments()
+        nb.metadata.setdefault("dlmath", {})[integrity.EXECUTION] = []
         self._scan_answers(nb)
         self._executed: list[int] = []
         self._restarts = 0
@@ -237,7 +262,7 @@ class SafeExecute(Execute):
                     else:
                         self._run_student_cell(cell, index)
                 for finding in judge.audit():
-                    integrity.record(nb, Finding("tampering", "kernel", finding))
+                    self._found("tampering", "kernel", finding)
         finally:
             for manager in self._spare_managers:
                 run_sync(self._shutdown)(manager)
@@ -247,7 +272,7 @@ class SafeExecute(Execute):
     def _not_run(self, cell: NotebookNode, index: int, kind: str, why: str) -> None:
         cell.outputs = [new_output("error", ename="NotRun", evalue=why,
                                    traceback=[f"This cell was not run: {why}."])]
-        integrity.record(self.nb, Finding(kind, integrity.cell_name(cell, index), why))
+        self._found(kind, integrity.cell_name(cell, index), why)
 
     def _files(self) -> dict[str, bytes]:
         """The assignment's files that go beside the notebook in the kernel's folder."""
@@ -256,12 +281,23 @@ class SafeExecute(Execute):
             return files
         return folder_files(Path(self.resources.get("metadata", {}).get("path") or "."))
 
+    def _found(self, kind: str, where: str, detail: str) -> None:
+        integrity.record(self.nb, Finding(kind, where, detail), during=integrity.EXECUTION)
+
     def _scan_answers(self, nb: NotebookNode) -> None:
+        """Record what in the student's own cells looks like tampering (read, not run)."""
+        given_cells = [c.source for c in nb.cells if is_given_cell(c)]
+        modules = set().union(*(integrity.imported_names(source) for source in given_cells))
+        given = set().union(*(integrity.top_level_names(source) for source in given_cells))
+        given -= modules
         for index, cell in enumerate(nb.cells):
-            if cell.cell_type == "code" and not is_test_cell(cell) and not is_given_cell(cell):
-                for sentence in integrity.suspicious_code(cell.source):
-                    integrity.record(nb, Finding("suspicious code",
-                                                 integrity.cell_name(cell, index), sentence))
+            if cell.cell_type != "code" or is_test_cell(cell) or is_given_cell(cell):
+                continue
+            where = integrity.cell_name(cell, index)
+            for sentence in integrity.suspicious_code(cell.source, modules):
+                self._found("suspicious code", where, sentence)
+            for name in sorted(integrity.top_level_names(cell.source) & given):
+                self._found("suspicious code", where, f"redefines the given {name}")
 
     def _record_limits(self, nb: NotebookNode) -> None:
         for index, cell in enumerate(nb.cells):
@@ -270,21 +306,27 @@ class SafeExecute(Execute):
                     continue
                 limit = integrity.limit_hit(output.get("ename", ""), output.get("evalue", ""))
                 if limit:
-                    integrity.record(nb, Finding("limit", integrity.cell_name(cell, index), limit))
+                    self._found("limit", integrity.cell_name(cell, index), limit)
 
     # -- student cells --------------------------------------------------------------------
+
+    def _stop_strays(self, where: str) -> None:
+        stop = getattr(self.km, "stop_strays", None)
+        stopped = stop() if stop else 0
+        if stopped:
+            self._found("processes", where, f"left {stopped} processes running; they were stopped")
 
     def _run_student_cell(self, cell: NotebookNode, index: int) -> None:
         where = integrity.cell_name(cell, index)
         try:
             self.preprocess_cell(cell, self.resources, index)
+            self._stop_strays(where)
         except CellTimeoutError:
             cell.outputs.append(new_output(
                 "error", ename="CellTimeoutError", evalue=f"more than {self.timeout} s",
                 traceback=[f"This cell did not finish within {self.timeout} s and could not be "
                            "interrupted. The cells after it ran in a fresh kernel."]))
-            integrity.record(self.nb, Finding("timeout", where,
-                                              f"did not finish within {self.timeout} s"))
+            self._found("timeout", where, f"did not finish within {self.timeout} s")
             self._recover()
             return
         except DeadKernelError:
@@ -292,13 +334,22 @@ class SafeExecute(Execute):
                 "error", ename="DeadKernelError", evalue="the kernel died",
                 traceback=["The Python kernel died while running this cell (os._exit, a crash, "
                            "or a sandbox limit). The cells after it ran in a fresh kernel."]))
-            integrity.record(self.nb, Finding("crash", where, "the kernel died"))
+            self._found("crash", where, "the kernel died")
+            self._recover()
+            return
+        except Exception as error:  # noqa: BLE001 - e.g. forked children writing to its sockets
+            cell.outputs.append(new_output(
+                "error", ename="KernelError", evalue=f"{type(error).__name__}: {error}",
+                traceback=["The kernel sent messages that could not be read while running this "
+                           "cell (processes forked from it, perhaps). The cells after it ran in "
+                           "a fresh kernel."]))
+            self._found("crash", where, f"the kernel sent unreadable messages "
+                                        f"({type(error).__name__})")
             self._recover()
             return
         if any(o.get("ename") == "CellTimeoutError" for o in cell.outputs
                if o.get("output_type") == "error"):
-            integrity.record(self.nb, Finding("timeout", where,
-                                              f"did not finish within {self.timeout} s"))
+            self._found("timeout", where, f"did not finish within {self.timeout} s")
             if not self._responsive():
                 self._recover()
             return
@@ -321,9 +372,8 @@ class SafeExecute(Execute):
                 super().output(outs, clipped, display_id, cell_index)
             outs.append(new_output("stream", name="stdout", text=(
                 f"\n[output cut: this cell printed more than {self.max_output_bytes:,} bytes]\n")))
-            integrity.record(self.nb, Finding(
-                "output", integrity.cell_name(self.nb.cells[cell_index], cell_index),
-                f"printed more than {self.max_output_bytes:,} bytes"))
+            self._found("output", integrity.cell_name(self.nb.cells[cell_index], cell_index),
+                        f"printed more than {self.max_output_bytes:,} bytes")
         return None
 
     # -- the channel the judge uses -------------------------------------------------------
@@ -334,7 +384,15 @@ class SafeExecute(Execute):
         On a timeout the kernel is interrupted (and restarted if that does not stop it); if
         the kernel dies it is restarted; either way the judge gets an exception to report.
         """
-        outcome, reply = run_sync(self._exchange)(code, timeout)
+        try:
+            outcome, reply = run_sync(self._exchange)(code, timeout)
+            self._stop_strays("test")
+        except Exception as error:  # noqa: BLE001 - unreadable messages: the kernel is unusable
+            self._found("crash", "test", f"the kernel sent unreadable messages "
+                                         f"({type(error).__name__})")
+            self._recover()
+            raise StudentKernelDied("the kernel sent messages the grader could not read (processes "
+                                    "forked from it, perhaps); it was restarted") from error
         if outcome == "reply":
             return reply
         if outcome == "timeout":
@@ -343,7 +401,7 @@ class SafeExecute(Execute):
             raise StudentTimeout(f"your code did not finish within the {self.timeout} s this "
                                  "test cell may take (it was interrupted)")
         if outcome == "died":
-            integrity.record(self.nb, Finding("crash", "test", "the kernel died during a test"))
+            self._found("crash", "test", "the kernel died during a test")
             self._recover()
             raise StudentKernelDied("the Python kernel died while running your code "
                                     "(os._exit, a crash, or a sandbox limit)")
@@ -367,8 +425,13 @@ class SafeExecute(Execute):
                 continue
             if msg["parent_header"].get("msg_id") != self._pending:
                 continue
-            if msg["msg_type"] == "display_data" and reply is None:
-                reply = msg["content"].get("data", {}).get(agent.REPLY_MIME)
+            if msg["msg_type"] == "display_data" and agent.REPLY_MIME in msg["content"].get(
+                    "data", {}):
+                if reply is not None:
+                    self._found("tampering", "kernel", "the kernel sent the grader more than one "
+                                                       "reply to a request (forged replies)")
+                    continue
+                reply = msg["content"]["data"][agent.REPLY_MIME]
             elif msg["msg_type"] == "status" and msg["content"]["execution_state"] == "idle":
                 return ("reply", reply) if isinstance(reply, str) else ("silent", "")
 
@@ -397,13 +460,21 @@ class SafeExecute(Execute):
         self._restarts += 1
         run_sync(self._restart)()
         for index in list(self._executed):
-            outcome, _ = run_sync(self._exchange)(self.nb.cells[index].source, self.timeout or 60)
+            try:
+                outcome, _ = run_sync(self._exchange)(self.nb.cells[index].source,
+                                                      self.timeout or 60)
+            except Exception:  # noqa: BLE001 - unreadable messages: treat as a dead kernel
+                outcome = "died"
             if outcome not in ("reply", "silent"):
                 self._executed.remove(index)
                 if outcome == "timeout" and not run_sync(self._interrupt_and_wait)():
                     run_sync(self._restart)()
 
     async def _restart(self) -> None:
+        # nbclient's pollers of the failed cell may still be pending: they watch the old kernel.
+        for task in asyncio.all_tasks():
+            if task is not asyncio.current_task():
+                task.cancel()
         old_manager, old_client = self.km, self.kc
         old_client.stop_channels()
         self._spare_managers.append(old_manager)

@@ -295,6 +295,43 @@ class SandboxedKernelManager(AsyncKernelManager):
             time.sleep(0.002)
         raise RuntimeError("the sandbox did not start within 30 s")
 
+    def stop_strays(self) -> int:
+        """Stop every process of the kernel's but the kernel itself; return how many there were.
+
+        Processes a cell leaves behind (a daemon, a fork bomb's children) would otherwise run
+        on, and forked copies of the kernel can write to its sockets.
+        """
+        import psutil
+
+        process = getattr(self.provisioner, "process", None)
+        if process is None:
+            return 0
+        try:
+            top = psutil.Process(process.pid)
+            descendants = top.children(recursive=True)
+        except psutil.Error:
+            return 0
+        # Under bubblewrap: its init, whose oldest child is the kernel; without bubblewrap the
+        # kernel is the process itself.
+        keep = {top.pid}
+        if self.sandboxed:
+            try:
+                inits = top.children()
+                kernels = [child for init in inits for child in init.children()]
+            except psutil.Error:
+                return 0
+            keep.update(init.pid for init in inits)
+            if kernels:
+                keep.add(min(kernels, key=lambda p: p.create_time()).pid)
+        strays = [p for p in descendants if p.pid not in keep and _running(p)]
+        for stray in strays:
+            try:
+                stray.kill()
+            except psutil.Error:
+                pass
+        psutil.wait_procs(strays, timeout=5)
+        return len(strays)
+
     async def _async_interrupt_kernel(self) -> None:
         # A signal to bubblewrap would not reach the kernel: ask the kernel itself.
         if self.has_kernel:
@@ -305,6 +342,16 @@ class SandboxedKernelManager(AsyncKernelManager):
         await super()._async_cleanup_resources(restart=restart)
         if not restart:
             shutil.rmtree(self._host_folder, ignore_errors=True)
+
+
+def _running(process: Any) -> bool:
+    """Whether ``process`` still runs (a zombie only waits for its parent to collect it)."""
+    import psutil
+
+    try:
+        return process.status() != psutil.STATUS_ZOMBIE
+    except psutil.Error:
+        return False
 
 
 def log_missing_protection(log: logging.Logger) -> None:

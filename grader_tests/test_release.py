@@ -97,7 +97,8 @@ def test_release_runs_until_the_first_unanswered_task(assignment: str, tmp_path:
 
 
 # Helpers that return a value: a test cell ending in a bare call to one would display it.
-VALUE_RETURNING_HELPERS = {"check_axes", "check_inputs_unchanged", "as_float", "as_number_array"}
+VALUE_RETURNING_HELPERS = {"check_axes", "check_inputs_unchanged", "check_drawn_on", "as_float",
+                           "as_number_array", "as_plain"}
 
 
 def displays_a_value(statement: ast.stmt) -> bool:

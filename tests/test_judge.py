@@ -1,0 +1,196 @@
+"""The judge runs test cells against a student's namespace it reaches only through the agent.
+
+Here the "kernel" is an in-process stand-in that serves the agent's requests from a plain
+dict, so every request and reply still goes through the cloudpickle / plain-data round trip.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import re
+from typing import Any
+
+import cloudpickle
+import matplotlib
+import numpy as np
+import pytest
+
+from dlmath import agent, wire
+from dlmath.judge import (
+    GraderError,
+    Judge,
+    StudentExit,
+    StudentFunction,
+    draw_axes,
+    error_output,
+    rebuild_exception,
+)
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+GIVEN = ["import numpy as np\n\ndef f(x):\n    return x ** 2\n\nX0 = np.array([1.0, 2.0])"]
+
+
+class InProcessKernel:
+    """Serves the judge's requests from ``namespace``, as the agent in a kernel would."""
+
+    def __init__(self, namespace: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
+        self.namespace = namespace
+        self.requests: list[dict[str, Any]] = []
+        monkeypatch.setattr(agent, "_user_namespace", lambda: namespace)
+
+    def request(self, code: str, timeout: float) -> str:
+        payload = re.fullmatch(r"__import__\('dlmath.agent'\).agent.handle\('(.*)'\)", code)
+        request = cloudpickle.loads(base64.b64decode(payload.group(1)))
+        self.requests.append(request)
+        return wire.dumps(agent._serve(request), agent._encode_axes)
+
+
+def student(code: str) -> dict[str, Any]:
+    namespace: dict[str, Any] = {}
+    exec(code, namespace)  # noqa: S102 - the simulated student's notebook
+    return namespace
+
+
+def test_student_functions_become_proxies_and_variables_plain_data(monkeypatch) -> None:
+    kernel = InProcessKernel(student("import numpy as np\ndef double(x):\n    return 2 * x\n"
+                                     "table = {0.5: np.arange(3.0)}"), monkeypatch)
+    judge = Judge(kernel, GIVEN)
+    outputs = judge.run_test("assert isinstance(double, object)\n"
+                             "assert double(np.array([1.0, 2.0])).tolist() == [2.0, 4.0]\n"
+                             "assert table[0.5].tolist() == [0.0, 1.0, 2.0]", "test_a")
+    assert outputs == []
+    assert isinstance(judge.namespace["double"], StudentFunction)
+    assert type(judge.namespace["table"]) is dict
+
+
+def test_given_code_is_the_judges_own_even_if_the_student_redefines_it(monkeypatch) -> None:
+    kernel = InProcessKernel(student("def f(x):\n    return 0"), monkeypatch)
+    judge = Judge(kernel, GIVEN)
+    assert judge.run_test("assert f(3) == 9", "test_given") == []
+    assert "f" in judge.own
+
+
+def test_a_given_cell_that_uses_student_work_runs_only_in_the_kernel(monkeypatch) -> None:
+    kernel = InProcessKernel(student("def table_of():\n    return [1, 2]\ntable = table_of()"),
+                             monkeypatch)
+    judge = Judge(kernel, [*GIVEN, "table = table_of()"])
+    assert "table" in judge.student_names and "table" not in judge.namespace
+    assert judge.run_test("assert table == [1, 2]", "test_table") == []
+
+
+def test_a_failing_check_becomes_an_error_output_without_test_code(monkeypatch) -> None:
+    kernel = InProcessKernel(student("def double(x):\n    return 3 * x"), monkeypatch)
+    judge = Judge(kernel, GIVEN)
+    source = ("from dlmath.checks import check_close\n"
+              "secret_input = 21.0\n"
+              "check_close('double(21)', double(secret_input), 42.0, rtol=0, atol=0)")
+    [output] = judge.run_test(source, "test_double")
+    assert output.output_type == "error" and output.ename == "CheckFailed"
+    assert "expected: 42.0" in output.evalue and "got:      63.0" in output.evalue
+    assert "secret_input" not in "\n".join(output.traceback)
+
+
+def test_student_exceptions_keep_their_class_and_show_the_students_traceback(monkeypatch) -> None:
+    kernel = InProcessKernel(student("class MyError(ValueError):\n    pass\n"
+                                     "def step(lr):\n    raise MyError('lr must be positive')"),
+                             monkeypatch)
+    judge = Judge(kernel, GIVEN)
+    assert judge.run_test("try:\n    step(-1)\nexcept ValueError as e:\n"
+                          "    assert type(e).__name__ == 'MyError'", "test_raise") == []
+    [output] = judge.run_test("step(-1)", "test_unexpected")
+    assert output.ename == "MyError"
+    assert output.traceback[0] == "Your code raised this error while a test called it:"
+    assert any("lr must be positive" in line for line in output.traceback)
+
+
+def test_arguments_the_student_mutates_are_copied_back(monkeypatch) -> None:
+    kernel = InProcessKernel(student("def scale(x, rng):\n    x *= 2\n    rng.random()\n"
+                                     "    return None"), monkeypatch)
+    judge = Judge(kernel, GIVEN)
+    judge.namespace.update(x=np.array([1.0, 2.0]), rng=np.random.default_rng(0))
+    judge.own |= {"x", "rng"}
+    reference = np.random.default_rng(0)
+    reference.random()
+    assert judge.run_test("scale(x, rng)", "test_mutation") == []
+    assert judge.namespace["x"].tolist() == [2.0, 4.0]
+    assert judge.namespace["rng"].random() == reference.random()
+
+
+def test_lambdas_defined_by_a_test_run_on_the_students_side(monkeypatch) -> None:
+    kernel = InProcessKernel(student("def apply(g, x):\n    return g(x)"), monkeypatch)
+    judge = Judge(kernel, GIVEN)
+    assert judge.run_test("k = 3.0\nassert apply(lambda v: k * v + f(v), 2.0) == 10.0",
+                          "test_lambda") == []
+
+
+def test_plots_come_back_as_axes_the_checks_can_read(monkeypatch) -> None:
+    kernel = InProcessKernel(student(
+        "import matplotlib.pyplot as plt\n"
+        "def plot(ax=None):\n"
+        "    if ax is None:\n        _, ax = plt.subplots()\n"
+        "    ax.plot([0, 1], [2, 3], label='line')\n    ax.legend()\n    return ax"), monkeypatch)
+    judge = Judge(kernel, GIVEN)
+    source = ("import matplotlib.pyplot as plt\n"
+              "from dlmath.axes import check_axes, check_drawn_on, check_legend, check_line_data\n"
+              "ax = check_axes('plot()', plot())\n"
+              "check_line_data('line', ax, 'line', [[0, 2], [1, 3]], rtol=0, atol=0)\n"
+              "check_legend('plot()', ax)\n"
+              "_, given = plt.subplots()\n"
+              "check_line_data('on ax', check_drawn_on('plot(ax)', plot(ax=given), given), 'line',"
+              " [[0, 2], [1, 3]], rtol=0, atol=0)")
+    assert judge.run_test(source, "test_plot") == []
+
+
+def test_names_a_test_cell_defines_stay_the_judges_even_after_a_failure(monkeypatch) -> None:
+    kernel = InProcessKernel(student("helper = 'the student'"), monkeypatch)
+    judge = Judge(kernel, GIVEN)
+    judge.run_test("def helper():\n    return 1\nassert False", "test_first")
+    assert judge.run_test("assert helper() == 1", "test_second") == []
+
+
+def test_a_given_cell_that_fails_in_the_judge_is_the_courses_problem(monkeypatch) -> None:
+    kernel = InProcessKernel({}, monkeypatch)
+    with pytest.raises(GraderError, match="given cell 1"):
+        Judge(kernel, ["X = 1 / 0"])
+
+
+def test_rebuilt_exceptions_map_exits_to_an_ordinary_exception() -> None:
+    error = rebuild_exception({"types": ["builtins.SystemExit", "builtins.BaseException"],
+                               "message": "0"})
+    assert isinstance(error, StudentExit) and isinstance(error, Exception)
+    unknown = rebuild_exception({"types": ["somewhere.Odd", "builtins.object"], "message": "x"})
+    assert type(unknown).__name__ == "Odd" and isinstance(unknown, Exception)
+
+
+def test_draw_axes_reproduces_what_the_plot_checks_read() -> None:
+    from dlmath.axes import check_circle, check_contours, check_equal_aspect, check_points
+
+    _, ax = plt.subplots()
+    draw_axes(ax, {"lines": [], "collections": [
+        {"kind": "points", "label": "eig", "offsets": np.array([[1.0, 0.0], [0.0, 1.0]])},
+        {"kind": "contour", "label": "_", "offsets": np.zeros((0, 2))}],
+        "patches": [{"kind": "circle", "center": np.zeros(2), "radius": 2.0}],
+        "aspect": 1.0, "legend": False, "xscale": "log", "yscale": "linear",
+        "title": "t", "xlabel": "x", "ylabel": "y"})
+    check_points("eig", ax, "eig", [[0.0, 1.0], [1.0, 0.0]], atol=0)
+    check_circle("circle", ax, 2.0, rtol=0)
+    check_contours("contours", ax)
+    check_equal_aspect("aspect", ax)
+    assert ax.get_xscale() == "log"
+    plt.close("all")
+
+
+def test_error_output_names_timeouts_as_nbgrader_does() -> None:
+    from dlmath.judge import StudentTimeout
+
+    assert error_output(StudentTimeout("slow")).ename == "CellTimeoutError"
+
+
+def test_the_judge_leaves_the_environment_of_later_processes_alone(monkeypatch) -> None:
+    # JupyterLab started after a grading run must still show plots inline.
+    monkeypatch.delenv("MPLBACKEND", raising=False)
+    Judge(InProcessKernel({}, monkeypatch), GIVEN)
+    assert "MPLBACKEND" not in os.environ
