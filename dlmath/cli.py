@@ -1,7 +1,8 @@
 """The ``dlmath`` command: the instructor's pipeline on top of nbgrader's Python API.
 
 Exit codes: 0 success; 1 the work ran but something needs attention (a submission could
-not be graded, a score differs from expectations); 2 bad usage or a broken course setup.
+not be graded or was flagged for review, a score differs from expectations); 2 bad usage or
+a broken course setup.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from dlmath.course import CourseError, assignment_ids, check_assignment, find_co
 from dlmath.grading import grade
 from dlmath.lms_commands import add_lms_commands
 from dlmath.progress import Progress
-from dlmath.reports import cell_table, student_table
+from dlmath.reports import cell_table, integrity_table, student_table
 
 EXIT_OK, EXIT_ATTENTION, EXIT_USAGE = 0, 1, 2
 
@@ -63,11 +64,14 @@ def cmd_grade(args: argparse.Namespace) -> int:
     if skipped:
         print(f"\n{skipped} of {len(results)} submissions were unchanged since they were last "
               "graded and were not run again (--force regrades them).")
+    report = integrity_table(results)
+    if report:
+        print(f"\n{report}")
     failures = [r for r in results if not r.ok]
     for result in failures:
         first_line = (result.error.strip().splitlines() or ["unknown error"])[-1]
         print(f"NOT GRADED: {result.student} {result.assignment}: {first_line}", file=sys.stderr)
-    return EXIT_ATTENTION if failures else EXIT_OK
+    return EXIT_ATTENTION if failures or report else EXIT_OK
 
 
 def cmd_demo(args: argparse.Namespace) -> int:

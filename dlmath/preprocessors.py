@@ -256,9 +256,7 @@ class SafeExecute(Execute):
                     elif self._restarts > self.kernel_restarts:
                         self._not_run(cell, index, "crash", "the kernel died too often")
                     elif is_test_cell(cell):
-                        self.code_cells_executed += 1
-                        cell.outputs = judge.run_test(cell.source, integrity.cell_name(cell, index))
-                        cell.execution_count = self.code_cells_executed
+                        self._run_test_cell(judge, cell, index)
                     else:
                         self._run_student_cell(cell, index)
                 for finding in judge.audit():
@@ -309,6 +307,19 @@ class SafeExecute(Execute):
                     self._found("limit", integrity.cell_name(cell, index), limit)
 
     # -- student cells --------------------------------------------------------------------
+
+    def _run_test_cell(self, judge: Judge, cell: NotebookNode, index: int) -> None:
+        """Run a test cell in the judge, timed like nbclient times the cells it runs."""
+        from nbclient.client import timestamp
+
+        self.code_cells_executed += 1
+        where = integrity.cell_name(cell, index)
+        started = timestamp()
+        cell.outputs = judge.run_test(cell.source, where)
+        cell.metadata["execution"] = {"iopub.execute_input": started,
+                                      "shell.execute_reply": timestamp()}
+        cell.execution_count = self.code_cells_executed
+        self._stop_strays(where)
 
     def _stop_strays(self, where: str) -> None:
         stop = getattr(self.km, "stop_strays", None)
@@ -386,7 +397,6 @@ class SafeExecute(Execute):
         """
         try:
             outcome, reply = run_sync(self._exchange)(code, timeout)
-            self._stop_strays("test")
         except Exception as error:  # noqa: BLE001 - unreadable messages: the kernel is unusable
             self._found("crash", "test", f"the kernel sent unreadable messages "
                                          f"({type(error).__name__})")

@@ -67,3 +67,22 @@ def cell_table(results: Sequence[SubmissionResult]) -> str:
     rows = [[a, c, points[(a, c)], f"{passed[(a, c)]}/{seen[(a, c)]}",
              f"{100 * passed[(a, c)] / seen[(a, c)]:.0f}%"] for a, c in sorted(seen)]
     return format_table(["assignment", "test cell", "points", "passed", "rate"], rows)
+
+
+def integrity_table(results: Sequence[SubmissionResult]) -> str:
+    """One row per finding of every flagged submission, most serious kinds first.
+
+    Empty when nothing was flagged.
+    """
+    from dlmath.integrity import KINDS
+
+    rows = [[r.student, r.assignment, f.kind, f.where, f.detail]
+            for r in results for f in r.findings]
+    rows.sort(key=lambda row: (KINDS.index(row[2]) if row[2] in KINDS else len(KINDS),
+                               row[0], row[1]))
+    if not rows:
+        return ""
+    flagged = len({(r.student, r.assignment) for r in results if r.findings})
+    return (f"Integrity report: {flagged} submission{'s' if flagged != 1 else ''} flagged for "
+            f"review (scores are not affected by these findings)\n"
+            + format_table(["student", "assignment", "finding", "where", "detail"], rows))
