@@ -32,6 +32,8 @@ from dlmath.course import copy_course, open_api  # noqa: E402
 from dlmath.grading import grade  # noqa: E402
 
 HARMFUL_WITHOUT_SANDBOX = {"fork_bomb", "memory_bomb", "file_bomb", "disk_bomb"}
+# Graded alone, after the others were scored: it rewrites everyone's grades.
+LAST = "write_gradebook"
 PLAIN_CONFIG = """c = get_config()
 c.CourseDirectory.course_id = "dlmath"
 c.Execute.timeout = 10
@@ -91,11 +93,18 @@ def main() -> int:
         for course in (plain, ours):
             assert open_api(course).generate_assignment(ASSIGNMENT)["success"]
         names = [a.name for a in ATTACKS]
-        build(plain, [n for n in names if n not in HARMFUL_WITHOUT_SANDBOX], marker, port)
+        build(plain, [n for n in names if n not in HARMFUL_WITHOUT_SANDBOX | {LAST}], marker, port)
         build(ours, names, marker, port)
-        subprocess.run([str(Path(sys.executable).parent / "nbgrader"), "autograde", ASSIGNMENT],
-                       cwd=plain, capture_output=True, check=False)
+        nbgrader = str(Path(sys.executable).parent / "nbgrader")
+        subprocess.run([nbgrader, "autograde", ASSIGNMENT], cwd=plain, capture_output=True,
+                       check=False)
         plain_points = plain_scores(plain)
+        build(plain, [LAST], marker, port)
+        subprocess.run([nbgrader, "autograde", ASSIGNMENT, "--student", LAST], cwd=plain,
+                       capture_output=True, check=False)
+        after_last = plain_scores(plain)
+        plain_points[LAST] = after_last.get(LAST)
+        rewritten = sum(after_last.get(s) != p for s, p in plain_points.items() if s != LAST)
         results = {r.student: r for r in grade(open_api(ours), ours, [ASSIGNMENT])}
         print("| attack | plain nbgrader 0.9.6 | this course |")
         print("|---|---|---|")
@@ -108,6 +117,8 @@ def main() -> int:
                 seen = leaks(plain, attack.name)
                 if seen:
                     before += f" ({', '.join(seen)} in its output)"
+                if attack.name == LAST:
+                    before += f"; {rewritten} other students' scores changed"
             result = results[attack.name]
             if result.ok:
                 kinds = sorted({f.kind for f in result.findings})

@@ -1,14 +1,17 @@
 """Throughput of autograding a simulated class: plain serial nbgrader vs ``dlmath grade``.
 
-Builds the five exercises x N students from the grader's harness variants twice (two
+Builds the five exercises x N students from the grader's harness variants three times (three
 identical course folders), then, in one run on this machine:
 
-* baseline: ``nbgrader autograde ASSIGNMENT`` once per assignment (serial, plain nbgrader);
-* ``dlmath grade`` with the default workers (one per core).
+* baseline: ``nbgrader autograde ASSIGNMENT`` once per assignment, serial, with nbgrader's
+  default preprocessors (no sandbox, tests in the student's kernel): what plain nbgrader does;
+* the same serial ``nbgrader autograde`` with the course's configuration (safe grading);
+* ``dlmath grade`` with the default workers (one per core), also safe.
 
-It prints wall time, throughput (submissions per minute), the speed-up, the per-submission
-overhead beyond the notebooks' own execution time, and the peak memory of each run's whole
-process tree (sampled every 0.1 s). It also checks that both runs give the same scores.
+It prints wall time, throughput (submissions per minute), the speed-up over the baseline, the
+per-submission overhead beyond the notebooks' own execution time, and the peak memory of each
+run's whole process tree (sampled every 0.1 s). It also checks that the two safe runs give the
+same scores.
 
     .venv/bin/python benchmarks/grading_throughput.py --students 8    # 40 submissions
 """
@@ -74,6 +77,24 @@ def make_unique(course: Path) -> None:
         nbformat.write(nb, path)
 
 
+# nbgrader's defaults, with only what the course needs to grade at all.
+PLAIN_CONFIG = """c = get_config()
+c.CourseDirectory.course_id = "dlmath"
+c.Execute.timeout = 60
+c.OverwriteCells.add_missing_cells = True
+"""
+
+
+def serial_nbgrader(course: Path) -> tuple[float, float]:
+    """Run plain ``nbgrader autograde`` on every assignment in turn: (wall s, peak GiB)."""
+    wall, peak = 0.0, 0.0
+    for assignment in assignment_ids(course):
+        seconds, gib = run_measured([str(Path(sys.executable).parent / "nbgrader"), "autograde",
+                                     assignment], course)
+        wall, peak = wall + seconds, max(peak, gib)
+    return wall, peak
+
+
 def all_scores(course: Path) -> dict[tuple[str, str], list]:
     """Every submission's per-cell scores from the course's gradebook."""
     api = open_api(course)
@@ -83,7 +104,7 @@ def all_scores(course: Path) -> dict[tuple[str, str], list]:
 
 
 def main() -> int:
-    """Build the class, grade it both ways, print the figures."""
+    """Build the class, grade it three ways, print the figures."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--students", type=int, default=8, help="students (default 8: 40 "
                         "submissions over the five exercises)")
@@ -92,38 +113,34 @@ def main() -> int:
     repo = repository_root()
     with tempfile.TemporaryDirectory() as scratch:
         courses = {}
-        for name in ("baseline", "dlmath"):
+        for name in ("plain", "serial", "dlmath"):
             courses[name] = copy_course(repo, Path(scratch) / name)
             build_class(repo, courses[name], args.students)
             make_unique(courses[name])
-        assignments = assignment_ids(repo)
-        n = len(assignments) * args.students
+        (courses["plain"] / "nbgrader_config.py").write_text(PLAIN_CONFIG)
+        n = len(assignment_ids(repo)) * args.students
 
-        baseline_wall, baseline_peak = 0.0, 0.0
-        for assignment in assignments:
-            wall, peak = run_measured([str(bin_dir / "nbgrader"), "autograde", assignment],
-                                      courses["baseline"])
-            baseline_wall += wall
-            baseline_peak = max(baseline_peak, peak)
-        dlmath_wall, dlmath_peak = run_measured([str(bin_dir / "dlmath"), "grade"],
-                                                courses["dlmath"])
+        runs = {"plain serial nbgrader autograde (defaults)": serial_nbgrader(courses["plain"]),
+                "serial nbgrader autograde (course config)": serial_nbgrader(courses["serial"]),
+                f"dlmath grade ({default_workers()} workers)":
+                    run_measured([str(bin_dir / "dlmath"), "grade"], courses["dlmath"])}
 
-        # The notebooks' own execution time, as the workers recorded it in each cell.
+        # The notebooks' own execution time (student cells and tests), as recorded per cell.
         executed = (courses["dlmath"] / ".dlmath" / "executed").glob("*.ipynb")
         compute = sum(cell_seconds(nbformat.read(path, as_version=4)) for path in executed)
-        same = all_scores(courses["baseline"]) == all_scores(courses["dlmath"])
+        same = all_scores(courses["serial"]) == all_scores(courses["dlmath"])
 
-    workers = default_workers()
-    rows = [("plain serial nbgrader autograde", baseline_wall, baseline_peak,
-             baseline_wall / n - compute / n),
-            (f"dlmath grade ({workers} workers)", dlmath_wall, dlmath_peak,
-             dlmath_wall / n - compute / n / workers)]
-    print(f"{n} submissions ({args.students} students x {len(assignments)} exercises), "
-          f"notebooks' own execution time {compute:.1f} s in total ({compute / n:.2f} s each)")
-    print(f"{'run':<34} {'wall s':>7} {'subs/min':>9} {'overhead s/sub':>15} {'peak GiB':>9}")
-    for name, wall, peak, overhead in rows:
-        print(f"{name:<34} {wall:7.1f} {60 * n / wall:9.1f} {overhead:15.2f} {peak:9.2f}")
-    print(f"speed-up: {baseline_wall / dlmath_wall:.2f}x; identical scores: {same}")
+    baseline = next(iter(runs.values()))[0]
+    print(f"{n} submissions ({args.students} students x 5 exercises), notebooks' own execution "
+          f"time {compute:.1f} s in total ({compute / n:.2f} s each)")
+    print(f"{'run':<44} {'wall s':>7} {'subs/min':>9} {'vs plain':>9} {'overhead s/sub':>15} "
+          f"{'peak GiB':>9}")
+    for name, (wall, peak) in runs.items():
+        parallel = default_workers() if name.startswith("dlmath") else 1
+        overhead = wall / n - compute / n / parallel
+        print(f"{name:<44} {wall:7.1f} {60 * n / wall:9.1f} {baseline / wall:8.2f}x "
+              f"{overhead:15.2f} {peak:9.2f}")
+    print(f"identical scores (serial course config vs dlmath grade): {same}")
     print("overhead = wall time per submission minus the notebook's own execution time "
           "(divided by the workers for dlmath)")
     return 0 if same else 1

@@ -114,7 +114,9 @@ def run_demo(repo_root: Path, workdir: Path, n_students: int = 36) -> int:
     students, plan = build_class(repo_root, course, n_students)
     api = open_api(course)
     assignments = assignment_ids(course)
+    grading_started = time.monotonic()
     results = grade(api, course, assignments, progress=Progress())
+    grading_seconds = time.monotonic() - grading_started
     for assignment in assignments:
         api.generate_feedback(assignment)
     grades_csv = course / "grades.csv"
@@ -128,7 +130,8 @@ def run_demo(repo_root: Path, workdir: Path, n_students: int = 36) -> int:
     print()
     problems = expected_mismatches(results, plan)
     elapsed = time.monotonic() - started
-    print(f"Graded {len(results)} submissions from {n_students} students in {elapsed:.0f} s.")
+    print(f"Graded {len(results)} submissions from {n_students} students in "
+          f"{grading_seconds:.0f} s (the whole demo: {elapsed:.0f} s).")
     print(f"Course folder: {course}  (feedback/ and grades.csv are there)")
     canvas_csv, report = write_canvas_and_report(course)
     print(f"Canvas gradebook import: {canvas_csv}")

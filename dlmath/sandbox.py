@@ -53,6 +53,11 @@ import ctypes, json, os, resource, shutil, sys
 settings = json.loads(sys.argv[1])
 for folder in settings["folders"]:
     os.makedirs(folder, exist_ok=True)
+connection = settings.get("connection")
+if connection:  # a private copy, readable by this kernel's user only
+    shutil.copyfile(connection[0], connection[1])
+    os.chmod(connection[1], 0o600)
+    sys.argv = [connection[1] if arg == connection[0] else arg for arg in sys.argv]
 cache = settings.get("mpl_cache")
 if cache and os.path.isdir(cache):
     target = os.path.join(settings["home"], ".config", "matplotlib")
@@ -123,6 +128,20 @@ def _matplotlib_cache() -> str | None:
     return matplotlib.get_cachedir()
 
 
+@functools.cache
+def _python_usable_by_others() -> bool:
+    """Whether a user of no group can run this Python (without bubblewrap, a kernel can then
+    run as a user id of its own; a Python under /root, say, cannot be)."""
+    import dlmath
+
+    for path in (os.path.realpath(sys.executable), sys.prefix, os.path.dirname(dlmath.__file__)):
+        for folder in [*Path(path).parents, Path(path)]:
+            mode = folder.stat().st_mode
+            if folder.is_dir() and not mode & 0o001:
+                return False
+    return True
+
+
 def _system_binds() -> list[str]:
     """bwrap arguments exposing the system and this Python installation, read-only."""
     args = ["--ro-bind", "/usr", "/usr"]
@@ -184,15 +203,19 @@ class SandboxedKernelManager(AsyncKernelManager):
             raise RuntimeError(f"{sandbox_status().detail}, and require_sandbox is set: "
                                "install bubblewrap or unset require_sandbox.")
         self._host_folder = tempfile.mkdtemp(prefix="dlmath-kernel-")
-        os.chmod(self._host_folder, 0o700)
+        # Without bubblewrap, a kernel running as its own user must pass through to its folder.
+        os.chmod(self._host_folder, 0o700 if self.sandboxed else 0o711)
         # A user id nobody else uses, so the process limit counts this kernel alone.
         self._uid = 1_000_000 + random.SystemRandom().randrange(2**24)
         if self.sandboxed:
             self.transport = "ipc"
             self.ip = INSIDE_SOCKETS
         else:
+            # Unix sockets in the kernel's own folder: no TCP port other processes could reach.
             self.work_folder = os.path.join(self._host_folder, "work")
             os.makedirs(self.work_folder)
+            self.transport = "ipc"
+            self.ip = os.path.join(self.work_folder, ".kernel", "socket")
         self.connection_file = os.path.join(self._host_folder, "kernel.json")
 
     @property
@@ -204,7 +227,7 @@ class SandboxedKernelManager(AsyncKernelManager):
         limits = {"RLIMIT_AS": self.memory_limit, "RLIMIT_CPU": self.cpu_limit,
                   "RLIMIT_FSIZE": self.file_size_limit, "RLIMIT_NOFILE": self.open_files_limit,
                   "RLIMIT_CORE": 0}
-        if self.sandboxed or os.getuid() == 0:
+        if self.sandboxed or (os.getuid() == 0 and _python_usable_by_others()):
             # Without its own user (root) or user namespace (bwrap), the limit would count
             # every process of the grading user.
             limits["RLIMIT_NPROC"] = self.process_limit
@@ -238,8 +261,11 @@ class SandboxedKernelManager(AsyncKernelManager):
                                            for a in ("--setenv", k, v)]]
             return [*sandbox, *environment, python, "-I", "-S", "-c", _LAUNCHER,
                     json.dumps(settings), *command]
-        settings = {"folders": [self.work_folder], "home": self.work_folder,
-                    "work": self.work_folder, "uid": self._uid if os.getuid() == 0 else None,
+        private = os.path.dirname(self.ip)
+        own_user = os.getuid() == 0 and _python_usable_by_others()
+        settings = {"folders": [self.work_folder, private], "home": self.work_folder,
+                    "work": self.work_folder, "uid": self._uid if own_user else None,
+                    "connection": [connection, os.path.join(private, "kernel.json")],
                     "mpl_cache": _matplotlib_cache(), "limits": self._limits()}
         return [python, "-I", "-S", "-c", _LAUNCHER, json.dumps(settings), *command]
 
@@ -360,7 +386,7 @@ def log_missing_protection(log: logging.Logger) -> None:
     """Warn once, clearly, when kernels run without bubblewrap."""
     status = sandbox_status()
     if not status.available:
-        root = os.getuid() == 0
+        root = os.getuid() == 0 and _python_usable_by_others()
         log.warning("%s. %s", status.detail, MISSING_WITHOUT_SANDBOX.format(
             processes=", processes" if root else "",
             user=" (here a user id of its own, so only world-readable files)" if root else ""))

@@ -158,7 +158,7 @@ ATTACKS = [
            findings=frozenset({"suspicious code", "tampering"}),
            plain="breaks or passes checks at random"),
     Attack("ast_transformer", "an AST transformer that wraps every cell in try/except",
-           append("answer_plot_paths", SWALLOW_ERRORS), base=ASCENT, loses=ASCENT_LOSES,
+           append("answer_gradient_descent", SWALLOW_ERRORS), base=ASCENT, loses=ASCENT_LOSES,
            findings=frozenset({"suspicious code", "tampering"}),
            plain="a wrong answer scores full marks"),
     Attack("input_transformer", "an input transformer that blanks every test cell",
