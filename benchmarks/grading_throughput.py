@@ -10,8 +10,8 @@ identical course folders), then, in one run on this machine:
 
 It prints wall time, throughput (submissions per minute), the speed-up over the baseline, the
 per-submission overhead beyond the notebooks' own execution time, and the peak memory of each
-run's whole process tree (sampled every 0.1 s). It also checks that the two safe runs give the
-same scores.
+run's whole process tree (proportional set size, sampled every 0.1 s). It also checks that the
+two safe runs give the same scores.
 
     .venv/bin/python benchmarks/grading_throughput.py --students 8    # 40 submissions
 """
@@ -37,7 +37,12 @@ from dlmath.grading import default_workers, read_scores
 
 
 def run_measured(command: list[str], cwd: Path) -> tuple[float, float]:
-    """Run ``command``; return (wall seconds, peak RSS in GiB of its process tree)."""
+    """Run ``command``; return (wall seconds, peak memory in GiB of its process tree).
+
+    Memory is the proportional set size (PSS): a page shared by k processes (a kernel forked
+    from a zygote shares most of its memory with it) counts 1/k in each, so the sum is what
+    the tree really occupies; summing RSS would count shared pages once per process.
+    """
     started = time.perf_counter()
     process = psutil.Popen(command, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     peak = 0
@@ -48,7 +53,7 @@ def run_measured(command: list[str], cwd: Path) -> tuple[float, float]:
         while not done.is_set():
             try:
                 tree = [process, *process.children(recursive=True)]
-                peak = max(peak, sum(p.memory_info().rss for p in tree if p.is_running()))
+                peak = max(peak, sum(p.memory_full_info().pss for p in tree if p.is_running()))
             except psutil.Error:
                 pass
             time.sleep(0.1)

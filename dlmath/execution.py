@@ -7,7 +7,8 @@ the course's execution settings), so workers need no shared filesystem. The grad
 written afterwards, by one process, through nbgrader's own autograde (``CachedExecute``).
 
 Each worker process keeps one spare kernel: it is launched, and imports the assignment's
-modules, while the previous notebook runs. Every notebook still gets a fresh kernel of its own.
+modules, while the previous notebook runs; where it can, a zygote forks it with every import
+already done. Every notebook still gets a fresh kernel of its own.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import hashlib
 import json
 import os
 import socket
+import tempfile
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -28,7 +30,8 @@ from nbformat import NotebookNode
 from traitlets.config import Config
 
 from dlmath import integrity
-from dlmath.sandbox import SINGLE_THREADED, SandboxedKernelManager
+from dlmath.sandbox import SINGLE_THREADED, SandboxedKernelManager, ZygoteKernelManager
+from dlmath.zygote import Zygote, ZygoteError, start_zygote
 
 
 @dataclass(frozen=True)
@@ -65,7 +68,8 @@ def execution_key(nb: NotebookNode, files: dict[str, bytes],
         "cells": [[c.source, c.metadata.get("nbgrader", {}).get("grade_id")]
                   for c in nb.cells if c.cell_type == "code"],
         "files": {name: hashlib.sha256(data).hexdigest() for name, data in sorted(files.items())},
-        "execute": {k: v for k, v in execute_config.items() if k != "preload"},
+        "execute": {k: v for k, v in execute_config.items()
+                    if k not in ("preload", "zygote_preload")},
     }
     return hashlib.sha256(json.dumps(digest, sort_keys=True, default=str).encode()).hexdigest()
 
@@ -123,41 +127,78 @@ def imported_modules(nb: NotebookNode) -> tuple[str, ...]:
 
 
 class _KernelPool:
-    """At most one spare kernel per (kernel, settings), for the next job of this process."""
+    """At most one spare kernel per (kernel, settings), for the next job of this process.
+
+    Kernels are forked by a zygote (``zygote.py``) where that works (root with bubblewrap):
+    the zygote imports ``preload`` once. Elsewhere each kernel is a bubblewrap sandbox of its
+    own, started from scratch.
+    """
 
     def __init__(self) -> None:
         self.spares: dict[str, SandboxedKernelManager] = {}
+        self.zygote: Zygote | None = None
+        self.zygote_fails = False
         atexit.register(self.close)
 
-    def take(self, kernel_name: str, config: Config, arguments: list[str]
-             ) -> SandboxedKernelManager:
+    def take(self, kernel_name: str, config: Config, arguments: list[str],
+             preload: list[str]) -> SandboxedKernelManager:
         """A started kernel for this job; a new spare is launched for the next one."""
         wanted = json.dumps([kernel_name, arguments, config], sort_keys=True, default=str)
-        kernel = self.spares.pop(wanted, None) or self._start(kernel_name, config, arguments)
-        self.close()  # a spare for other settings (another assignment) is of no use now
-        self.spares = {wanted: self._start(kernel_name, config, arguments)}
+        kernel = self.spares.pop(wanted, None) or self._start(kernel_name, config, arguments,
+                                                              preload)
+        for spare in self.spares.values():  # a spare for other settings is of no use now
+            self.discard(spare)
+        self.spares = {wanted: self._start(kernel_name, config, arguments, preload)}
         return kernel
 
-    @staticmethod
-    def _start(kernel_name: str, config: Config, arguments: list[str]) -> SandboxedKernelManager:
+    def _zygote(self, preload: list[str]) -> Zygote | None:
+        """The zygote, (re)started when it lacks a module the job preloads."""
+        if self.zygote_fails:
+            return None
+        if self.zygote is not None and (not self.zygote.alive()
+                                        or not set(preload) <= set(self.zygote.preload)):
+            self.zygote.close()
+            self.zygote = None
+        if self.zygote is None:
+            try:
+                self.zygote = start_zygote(preload, os.path.join(tempfile.gettempdir(),
+                                                                 f"dlmath-zygote-{os.getpid()}.log"))
+            except ZygoteError:
+                self.zygote_fails = True
+        return self.zygote
+
+    def _start(self, kernel_name: str, config: Config, arguments: list[str],
+               preload: list[str]) -> SandboxedKernelManager:
+        zygote = self._zygote(preload)
+        if zygote is not None:
+            manager = ZygoteKernelManager(zygote, kernel_name=kernel_name, config=config)
+            try:
+                run_sync(manager.start_kernel)(extra_arguments=arguments)
+                return manager
+            except ZygoteError:  # from now on, plain sandboxes (slower, just as safe)
+                self.zygote_fails = True
+                run_sync(manager.cleanup_resources)()
         manager = SandboxedKernelManager(kernel_name=kernel_name, config=config)
         run_sync(manager.start_kernel)(extra_arguments=arguments)
         return manager
 
     @staticmethod
     def discard(manager: SandboxedKernelManager) -> None:
-        """Stop a kernel and remove its files."""
+        """Stop a kernel (without waiting for it to go) and remove its files."""
         try:
             if manager.has_kernel:
-                run_sync(manager.shutdown_kernel)(now=True)
+                run_sync(manager.provisioner.kill)()
         finally:
             run_sync(manager.cleanup_resources)()
 
     def close(self) -> None:
-        """Stop every spare kernel."""
+        """Stop every spare kernel, and the zygote."""
         for spare in self.spares.values():
             self.discard(spare)
         self.spares.clear()
+        if self.zygote is not None:
+            self.zygote.close()
+            self.zygote = None
 
 
 _POOL = _KernelPool()
@@ -173,7 +214,8 @@ def execute_job(job: ExecutionJob) -> ExecutionResult:
                      "SandboxedKernelManager": job.kernel_config})
     execute = SafeExecute(config=config)
     kernel_name = nb.metadata.get("kernelspec", {}).get("name", "python3")
-    manager = _POOL.take(kernel_name, config, execute.kernel_arguments())
+    preload = list(dict.fromkeys([*execute.preload, *execute.zygote_preload]))
+    manager = _POOL.take(kernel_name, config, execute.kernel_arguments(), preload)
     try:
         execute.preprocess(nb, {"metadata": {"path": "."}, "dlmath": {"files": job.files}},
                            km=manager)

@@ -22,6 +22,7 @@ import concurrent.futures as cf
 import copy
 import hashlib
 import json
+import logging
 import multiprocessing
 import os
 import shutil
@@ -38,6 +39,7 @@ from nbconvert.exporters.exporter import ResourcesDict
 from nbgrader.api import Gradebook, MissingEntry
 from nbgrader.apps import NbGraderAPI
 from nbgrader.converters import Autograde
+from nbgrader.preprocessors import CheckCellMetadata
 from nbgrader.utils import find_all_files
 from sqlalchemy.exc import SAWarning
 from traitlets.config import Config
@@ -252,6 +254,9 @@ def grading_outcomes(course_root: Path) -> dict[tuple[str, str], Outcome]:
     return outcomes
 
 
+_VALIDATION_ONLY = {CheckCellMetadata, "nbgrader.preprocessors.CheckCellMetadata"}
+
+
 def _preprocessor(entry: str | type, config: Config):
     cls = import_item(entry) if isinstance(entry, str) else entry
     return cls(config=config)
@@ -271,6 +276,8 @@ def prepare_job(api: NbGraderAPI, course_root: Path, assignment: str, student: s
         "student": student, "assignment": assignment, "notebook": assignment,
         "db_url": api.coursedir.db_url})
     for entry in Autograde(config=config).sanitize_preprocessors:
+        if entry in _VALIDATION_ONLY:
+            continue  # changes nothing the execution depends on; autograde runs it anyway
         nb, resources = _preprocessor(entry, config)(nb, resources)
     # The folder the notebook runs in: the submission, with the source's files on top,
     # as nbgrader's autograde lays it out.
@@ -381,7 +388,10 @@ def _completed(ready: list[tuple[tuple[str, str], ExecutionResult | None]],
         sub = pending[future]
         try:
             result = future.result()
-        except Exception:  # noqa: BLE001 - the autograde step executes it and reports
+        except Exception as error:  # noqa: BLE001 - the autograde step executes it and reports
+            logging.getLogger("dlmath").warning(
+                "a worker could not execute %s of %s (%s: %s); executing it here instead",
+                sub[0], sub[1], type(error).__name__, error)
             yield sub, None
             continue
         state.store_result(result)  # the done-callback may not have run yet

@@ -59,10 +59,12 @@ def folder_files(folder: Path) -> dict[str, bytes]:
             if p.is_file() and p.suffix != ".ipynb"}
 
 
-def released_source(source: str) -> str:
+def released_source(source: str, _clear: list = []) -> str:  # noqa: B006 - one instance
     """A locked cell's source as the student received it: without its hidden tests."""
+    if not _clear:
+        _clear.append(ClearHiddenTests())
     cell = nbformat.v4.new_code_cell(source)
-    ClearHiddenTests()._remove_hidden_test_region(cell)
+    _clear[0]._remove_hidden_test_region(cell)
     return cell.source
 
 
@@ -198,6 +200,10 @@ class SafeExecute(Execute):
                               "restarted and earlier cells replayed).").tag(config=True)
     preload = List(Unicode(), help="Modules imported when each kernel starts (before student "
                    "code), e.g. ['numpy', 'matplotlib.pyplot'].").tag(config=True)
+    zygote_preload = List(Unicode(), help="More modules for the zygote of `dlmath grade`'s "
+                          "workers to import: it imports once for all its kernels, so heavy "
+                          "modules some notebooks need (torch) cost nothing there."
+                          ).tag(config=True)
 
     def __init__(self, **kwargs: Any) -> None:
         # nbgrader's Execute would otherwise pass its plain AsyncKernelManager.
@@ -514,7 +520,7 @@ def execute_settings(execute: SafeExecute) -> dict[str, Any]:
     return {name: execute.trait_values()[name] for name in (
         "timeout", "extra_arguments", "interrupt_on_timeout", "raise_on_iopub_timeout",
         "error_on_timeout", "max_output_bytes", "notebook_timeout", "kernel_restarts",
-        "preload")}
+        "preload", "zygote_preload")}
 
 
 class CachedExecute(SafeExecute):

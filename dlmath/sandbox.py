@@ -142,8 +142,22 @@ def _python_usable_by_others() -> bool:
     return True
 
 
+def python_roots() -> list[str]:
+    """The folders a kernel needs to see: this Python, its virtual environment, ``dlmath``."""
+    import dlmath
+
+    package = str(Path(dlmath.__file__).resolve().parent)
+    roots = {str(Path(sys.base_prefix).resolve()), str(Path(sys.prefix).resolve()),
+             str(Path(sys.prefix)), package}
+    return sorted(root for root in roots
+                  if not any(root != other and root.startswith(other + os.sep) for other in roots))
+
+
 def _system_binds() -> list[str]:
-    """bwrap arguments exposing the system and this Python installation, read-only."""
+    """bwrap arguments exposing the system and this Python installation, read-only.
+
+    They go after the sandbox's ``--tmpfs /tmp``: a checkout under /tmp stays visible.
+    """
     args = ["--ro-bind", "/usr", "/usr"]
     for top in ("/bin", "/sbin", "/lib", "/lib32", "/lib64"):
         path = Path(top)
@@ -155,15 +169,8 @@ def _system_binds() -> list[str]:
                  "alternatives"):
         if os.path.exists(f"/etc/{name}"):
             args += ["--ro-bind", f"/etc/{name}", f"/etc/{name}"]
-    import dlmath
-
-    package = str(Path(dlmath.__file__).resolve().parent)
-    roots = {str(Path(sys.base_prefix).resolve()), str(Path(sys.prefix).resolve()),
-             str(Path(sys.prefix)), package}
-    made: set[str] = set()
-    for root in sorted(roots):
-        if any(root != other and root.startswith(other + os.sep) for other in roots):
-            continue
+    made = {"/tmp"}  # a mount point already (and world-writable)
+    for root in python_roots():
         # bwrap would create the folders above a mount point private (0700); the sandbox's
         # own user must be able to pass through them.
         for parent in reversed(Path(root).parents[:-1]):
@@ -249,11 +256,11 @@ class SandboxedKernelManager(AsyncKernelManager):
             sandbox = [self.bwrap, "--die-with-parent", "--new-session", "--unshare-ipc",
                        "--unshare-pid", "--unshare-net", "--unshare-uts", "--unshare-cgroup-try",
                        *(["--unshare-user"] if os.getuid() != 0 else []),
-                       *_system_binds(), "--proc", "/proc", "--dev", "/dev",
                        "--size", str(self.disk_limit), "--perms", "1777", "--tmpfs", "/tmp",
-                       "--perms", "0755", "--dir", "/run", "--perms", "0755", "--dir",
-                       os.path.dirname(INSIDE_CONNECTION), "--ro-bind", connection,
-                       INSIDE_CONNECTION]
+                       *_system_binds(), "--proc", "/proc", "--dev", "/dev",
+                       "--perms", "0755", "--dir", "/run",
+                       "--perms", "0755", "--dir", os.path.dirname(INSIDE_CONNECTION),
+                       "--ro-bind", connection, INSIDE_CONNECTION]
             cache = _matplotlib_cache()
             if cache:
                 sandbox += ["--ro-bind", cache, INSIDE_MPL_CACHE]
@@ -390,3 +397,50 @@ def log_missing_protection(log: logging.Logger) -> None:
         log.warning("%s. %s", status.detail, MISSING_WITHOUT_SANDBOX.format(
             processes=", processes" if root else "",
             user=" (here a user id of its own, so only world-readable files)" if root else ""))
+
+
+class ZygoteKernelManager(SandboxedKernelManager):
+    """A sandboxed kernel forked by a zygote (``zygote.py``) instead of started from scratch."""
+
+    def __init__(self, zygote: Any, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        from dlmath.zygote import KERNEL_SOCKETS
+
+        self.zygote = zygote
+        self.transport, self.ip = "ipc", KERNEL_SOCKETS
+        self._arguments: list[str] = []
+
+    def format_kernel_cmd(self, extra_arguments: list[str] | None = None) -> list[str]:
+        # No command runs: the zygote forks the kernel and passes it these arguments.
+        self._arguments = list(extra_arguments or [])
+        return ["zygote"]
+
+    async def _async_pre_start_kernel(self, **kw: Any) -> tuple[list[str], dict[str, Any]]:
+        import uuid
+
+        from dlmath.zygote import ZygoteProvisioner
+
+        self.kernel_id = self.kernel_id or str(uuid.uuid4())
+        if self.provisioner is None:
+            self.provisioner = ZygoteProvisioner(kernel_id=self.kernel_id,
+                                                 kernel_spec=self.kernel_spec, parent=self)
+            self.provisioner.zygote = self.zygote
+        return await super()._async_pre_start_kernel(**kw)
+
+    async def _async_launch_kernel(self, kernel_cmd: list[str], **kw: Any) -> None:
+        from dlmath.zygote import KERNEL_SOCKETS
+
+        info = {k: (v.decode() if isinstance(v, bytes) else v)
+                for k, v in self.get_connection_info().items()}
+        self.provisioner.spec = {
+            "connection": {**info, "ip": KERNEL_SOCKETS}, "arguments": self._arguments,
+            "uid": self._uid, "limits": self._limits(), "disk": self.disk_limit,
+            "home": INSIDE_HOME, "work": INSIDE_WORK, "mpl_cache": INSIDE_MPL_CACHE,
+            "env": self._environment(), "roots": python_roots()}
+        await super(SandboxedKernelManager, self)._async_launch_kernel(kernel_cmd, **kw)
+
+    async def _async_post_start_kernel(self, **kw: Any) -> None:
+        from dlmath.zygote import KERNEL_SOCKETS
+
+        self.ip = f"/proc/{self.provisioner.pid}/root{KERNEL_SOCKETS}"
+        await AsyncKernelManager._async_post_start_kernel(self, **kw)
