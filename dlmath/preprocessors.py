@@ -210,6 +210,49 @@ class SafeExecute(Execute):
         kwargs.setdefault("kernel_manager_class", SandboxedKernelManager)
         super().__init__(**kwargs)
 
+    async def async_start_new_kernel_client(self) -> Any:
+        """nbclient's, without jupyter_client's fixed 0.2 s wait that flushes IOPub.
+
+        The kernel is ready once it answers kernel_info on the shell channel and its status
+        for that request arrives on IOPub (which proves IOPub is connected too).
+        """
+        from nbclient.util import run_hook
+
+        self.kc = self.km.client()
+        await ensure_async(self.kc.start_channels())
+        deadline = time.monotonic() + self.startup_timeout
+        while True:
+            request = self.kc.kernel_info()
+            if await self._answered(request):
+                break
+            if not await ensure_async(self.km.is_alive()):
+                raise RuntimeError("Kernel died before replying to kernel_info"
+                                   + (f":\n{self.km.log_tail()}" if hasattr(self.km, "log_tail")
+                                      else ""))
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"Kernel didn't respond in {self.startup_timeout} seconds")
+        self.kc.allow_stdin = False
+        await run_hook(self.on_notebook_start, notebook=self.nb)
+        return self.kc
+
+    start_new_kernel_client = run_sync(async_start_new_kernel_client)
+
+    async def _answered(self, request: str, timeout: float = 1.0) -> bool:
+        """Whether the kernel replies to ``request`` and reports going idle after it."""
+        replied = idle = False
+        deadline = time.monotonic() + timeout
+        while not (replied and idle) and time.monotonic() < deadline:
+            channel = self.kc.iopub_channel if replied else self.kc.shell_channel
+            try:
+                msg = await ensure_async(channel.get_msg(timeout=deadline - time.monotonic()))
+            except Empty:
+                return False
+            if msg["parent_header"].get("msg_id") != request:
+                continue
+            replied = replied or msg["msg_type"] == "kernel_info_reply"
+            idle = msg["msg_type"] == "status" and msg["content"]["execution_state"] == "idle"
+        return replied and idle
+
     def kernel_arguments(self) -> list[str]:
         """The kernel's arguments: nbgrader's, and the preloaded modules.
 
@@ -499,10 +542,7 @@ class SafeExecute(Execute):
                                             config=self.config)
         self._spare_managers.append(self.km)
         await ensure_async(self.km.start_kernel(extra_arguments=self.extra_arguments))
-        self.kc = self.km.client()
-        await ensure_async(self.kc.start_channels())
-        await ensure_async(self.kc.wait_for_ready(timeout=self.startup_timeout))
-        self.kc.allow_stdin = False
+        await self.async_start_new_kernel_client()
         send_files(self, self._files(), self.timeout or 60)
 
     @staticmethod
