@@ -49,6 +49,9 @@ class Attack:
     graded: bool = True
     error: str = ""
     findings: frozenset[str] = frozenset()
+    # Findings that may come on top, depending on timing: a kernel out of memory or flooded
+    # by forked copies of itself may also die (and be restarted).
+    may_also: frozenset[str] = frozenset()
     plain: str = ""
     files: dict[str, bytes] = field(default_factory=dict)
     notebook_name: str = NOTEBOOK
@@ -295,10 +298,11 @@ ATTACKS = [
     Attack("fork_bomb", "a fork bomb",
            new_cell("answer_plot_paths", "import os\nwhile True:\n    os.fork()"),
            findings=frozenset({"limit", "processes", "suspicious code"}),
-           plain="takes the machine down"),
+           may_also=frozenset({"crash"}), plain="takes the machine down"),
     Attack("memory_bomb", "allocate far more memory than the machine has",
            new_cell("answer_plot_paths", "hog = []\nwhile True:\n    hog.append(bytearray(10**8))"),
-           findings=frozenset({"limit"}), plain="the machine swaps or the OOM killer strikes"),
+           findings=frozenset({"limit"}), may_also=frozenset({"crash"}),
+           plain="the machine swaps or the OOM killer strikes"),
     Attack("file_bomb", "write one enormous file",
            new_cell("answer_plot_paths", "with open('big.bin', 'wb') as out:\n"
                     "    for i in range(10_000):\n        out.write(b'x' * 2**20)"),

@@ -125,7 +125,8 @@ def test_attack_gets_exactly_its_scores_and_findings(attack: Attack, corpus: Cor
     assert set(scores) == ALL_TESTS
     assert scores == expected, f"{attack.name} ({attack.tries})"
     kinds = {f.kind for f in result.findings}
-    assert kinds == attack.findings, [str(f) for f in result.findings]
+    assert attack.findings <= kinds <= attack.findings | attack.may_also, \
+        [str(f) for f in result.findings]
 
 
 def test_honest_students_are_byte_for_byte_unchanged(corpus: Corpus) -> None:
