@@ -69,6 +69,17 @@ def _mount(source: str | None, target: str, kind: str | None, flags: int,
                encode(data))
 
 
+def _fork(child: Any, *args: Any) -> int:
+    """Fork; the child runs ``child(*args)`` and never returns. Returns the child's pid."""
+    pid = os.fork()
+    if pid == 0:
+        try:
+            child(*args)
+        finally:
+            os._exit(1)
+    return pid
+
+
 def _become_kernel(spec: dict[str, Any]) -> None:
     """In the kernel process: private folders, own user, limits, then the IPython kernel."""
     import resource
@@ -106,6 +117,17 @@ def _become_kernel(spec: dict[str, Any]) -> None:
     app.start()
 
 
+def _init(spec: dict[str, Any]) -> None:
+    """Pid 1 of the kernel's process namespace: start the kernel, reap everything, and end
+    (taking the namespace with it) with the kernel."""
+    _mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
+    kernel = _fork(_become_kernel, spec)
+    while True:
+        pid, status = os.wait()
+        if pid == kernel:
+            os._exit(os.waitstatus_to_exitcode(status) & 0xFF)
+
+
 def _keeper(spec: dict[str, Any]) -> None:
     """In the forked child: enter new namespaces, then run init and the kernel in them."""
     signal.set_wakeup_fd(-1)
@@ -129,19 +151,7 @@ def _keeper(spec: dict[str, Any]) -> None:
         os.makedirs(root, exist_ok=True)
         _mount(f"/.kept/{index}", root, None, MS_BIND | MS_REC)
         _mount(None, root, None, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID)
-    init = os.fork()
-    if init == 0:  # pid 1 of the kernel's process namespace
-        _mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
-        kernel = os.fork()
-        if kernel == 0:
-            try:
-                _become_kernel(spec)
-            finally:
-                os._exit(1)
-        while True:  # reap everything; end (taking the namespace with it) with the kernel
-            pid, status = os.wait()
-            if pid == kernel:
-                os._exit(os.waitstatus_to_exitcode(status) & 0xFF)
+    init = _fork(_init, spec)
     signal.signal(signal.SIGTERM, lambda *_: os.kill(init, signal.SIGKILL))
     while True:
         try:
@@ -190,12 +200,7 @@ def serve() -> None:
             line, pending = pending.split(b"\n", 1)
             request = json.loads(line)
             if "spawn" in request:
-                pid = os.fork()
-                if pid == 0:
-                    try:
-                        _keeper(request)
-                    finally:
-                        os._exit(1)
+                pid = _fork(_keeper, request)
                 kernels[pid] = request["spawn"]
                 say({"spawned": request["spawn"], "pid": pid})
             elif "kill" in request:
