@@ -270,19 +270,19 @@ class Zygote:
 
     def _host_pid(self, zygote_pid: int) -> int:
         """The pid, as this machine sees it, of a process the zygote sees as ``zygote_pid``."""
-        import psutil
+        from dlmath.sandbox import descendant_pids
 
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
-            for process in psutil.Process(self.process.pid).children(recursive=True):
+            for pid in descendant_pids(self.process.pid):
                 try:
-                    status = Path(f"/proc/{process.pid}/status").read_text()
+                    status = Path(f"/proc/{pid}/status").read_text()
                 except OSError:
                     continue
                 line = next((row for row in status.splitlines() if row.startswith("NSpid:")), "")
                 pids = line.split()[1:]
                 if len(pids) == 2 and int(pids[1]) == zygote_pid:
-                    return process.pid
+                    return pid
             time.sleep(0.002)
         raise ZygoteError(f"no process {zygote_pid} in the zygote's sandbox")
 

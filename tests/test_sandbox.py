@@ -18,7 +18,13 @@ from jupyter_client.utils import run_sync
 from traitlets.config import Config
 
 from dlmath.course import repository_root
-from dlmath.sandbox import SandboxedKernelManager, ZygoteKernelManager, sandbox_status
+from dlmath.sandbox import (
+    SandboxedKernelManager,
+    ZygoteKernelManager,
+    child_pids,
+    descendant_pids,
+    sandbox_status,
+)
 from dlmath.zygote import start_zygote
 
 PROBE = """
@@ -136,3 +142,24 @@ def test_stray_processes_are_stopped() -> None:
         time.sleep(0.2)
         assert manager.stop_strays() == 1
         assert manager.stop_strays() == 0
+
+
+def test_process_tree_walk_agrees_with_psutil() -> None:
+    import subprocess
+
+    import psutil
+
+    parent = subprocess.Popen(["bash", "-c", "sleep 30 & sleep 30 & (sleep 30 & wait) & wait"])
+    try:
+        time.sleep(0.3)
+        below = psutil.Process(parent.pid).children(recursive=True)
+        assert len(below) == 4, "bash, three sleeps: the test's own process tree is not as meant"
+        assert sorted(descendant_pids(parent.pid)) == sorted(p.pid for p in below)
+        assert sorted(child_pids(parent.pid)) == sorted(
+            p.pid for p in psutil.Process(parent.pid).children())
+    finally:
+        for process in psutil.Process(parent.pid).children(recursive=True):
+            process.kill()
+        parent.kill()
+        parent.wait()
+    assert child_pids(parent.pid) == [], "an ended process has no children"
