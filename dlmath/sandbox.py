@@ -181,6 +181,32 @@ def _system_binds() -> list[str]:
     return args
 
 
+def base_environment() -> dict[str, str]:
+    """What every sandboxed process's environment holds: this Python first on the path,
+    inline plots, one thread per kernel."""
+    return {"PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin", "LANG": "C.UTF-8",
+            "MPLBACKEND": "module://matplotlib_inline.backend_inline", **SINGLE_THREADED}
+
+
+def bubblewrap_command(bwrap: str, environment: dict[str, str], *, options: list[str],
+                       tmp: list[str], binds: list[str]) -> list[str]:
+    """bwrap's command line for a sandbox (the command to run in it follows).
+
+    Its own IPC, process, network and host-name namespaces, a fresh /tmp, the system and
+    this Python read-only, /proc, /dev, /run/dlmath, the matplotlib cache, and
+    ``environment`` only. ``options`` add to the namespaces (a user namespace, capabilities),
+    ``tmp`` sets up /tmp (size, permissions), ``binds`` add what this sandbox alone needs.
+    """
+    cache = _matplotlib_cache()
+    return [bwrap, "--die-with-parent", "--new-session", "--unshare-ipc", "--unshare-pid",
+            "--unshare-net", "--unshare-uts", "--unshare-cgroup-try", *options,
+            *tmp, "--tmpfs", "/tmp", *_system_binds(), "--proc", "/proc", "--dev", "/dev",
+            "--perms", "0755", "--dir", "/run",
+            "--perms", "0755", "--dir", os.path.dirname(INSIDE_CONNECTION), *binds,
+            *(["--ro-bind", cache, INSIDE_MPL_CACHE] if cache else []),
+            "--clearenv", *[a for k, v in environment.items() for a in ("--setenv", k, v)]]
+
+
 class SandboxedKernelManager(AsyncKernelManager):
     """A kernel manager whose kernels run sandboxed (see the module docstring).
 
@@ -253,21 +279,13 @@ class SandboxedKernelManager(AsyncKernelManager):
                         "mpl_cache": INSIDE_MPL_CACHE, "limits": self._limits()}
             # Every namespace but the user namespace under root: the launcher then drops to a
             # user id of its own, which a user namespace could not map.
-            sandbox = [self.bwrap, "--die-with-parent", "--new-session", "--unshare-ipc",
-                       "--unshare-pid", "--unshare-net", "--unshare-uts", "--unshare-cgroup-try",
-                       *(["--unshare-user"] if os.getuid() != 0 else []),
-                       "--size", str(self.disk_limit), "--perms", "1777", "--tmpfs", "/tmp",
-                       *_system_binds(), "--proc", "/proc", "--dev", "/dev",
-                       "--perms", "0755", "--dir", "/run",
-                       "--perms", "0755", "--dir", os.path.dirname(INSIDE_CONNECTION),
-                       "--ro-bind", connection, INSIDE_CONNECTION]
-            cache = _matplotlib_cache()
-            if cache:
-                sandbox += ["--ro-bind", cache, INSIDE_MPL_CACHE]
-            environment = ["--clearenv", *[a for k, v in self._environment().items()
-                                           for a in ("--setenv", k, v)]]
-            return [*sandbox, *environment, python, "-I", "-S", "-c", _LAUNCHER,
-                    json.dumps(settings), *command]
+            sandbox = bubblewrap_command(
+                self.bwrap, self._environment(),
+                options=["--unshare-user"] if os.getuid() != 0 else [],
+                tmp=["--size", str(self.disk_limit), "--perms", "1777"],
+                binds=["--ro-bind", connection, INSIDE_CONNECTION])
+            return [*sandbox, python, "-I", "-S", "-c", _LAUNCHER, json.dumps(settings),
+                    *command]
         private = os.path.dirname(self.ip)
         own_user = os.getuid() == 0 and _python_usable_by_others()
         settings = {"folders": [self.work_folder, private], "home": self.work_folder,
@@ -279,11 +297,8 @@ class SandboxedKernelManager(AsyncKernelManager):
     def _environment(self) -> dict[str, str]:
         """The kernel's whole environment: nothing of the grader's (no tokens, no paths)."""
         home = INSIDE_HOME if self.sandboxed else self.work_folder
-        return {"PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin", "HOME": home,
-                "USER": "student", "LANG": "C.UTF-8", "MPLBACKEND":
-                "module://matplotlib_inline.backend_inline",
-                "MPLCONFIGDIR": f"{home}/.config/matplotlib", "PYDEVD_DISABLE_FILE_VALIDATION": "1",
-                **SINGLE_THREADED}
+        return {**base_environment(), "HOME": home, "USER": "student",
+                "MPLCONFIGDIR": f"{home}/.config/matplotlib", "PYDEVD_DISABLE_FILE_VALIDATION": "1"}
 
     async def _async_launch_kernel(self, kernel_cmd: list[str], **kw: Any) -> None:
         kw["env"] = self._environment()

@@ -357,22 +357,12 @@ def start_zygote(preload: list[str], log_file: str) -> Zygote:
 
     Raises ZygoteError where that is not possible (no bubblewrap, not root).
     """
-    from dlmath.sandbox import INSIDE_MPL_CACHE, _matplotlib_cache, _system_binds, sandbox_status
+    from dlmath.sandbox import base_environment, bubblewrap_command, sandbox_status
 
     if os.getuid() != 0 or not sandbox_status().available:
         raise ZygoteError("a zygote needs bubblewrap and root")
-    sandbox = ["bwrap", "--die-with-parent", "--new-session", "--unshare-ipc", "--unshare-pid",
-               "--unshare-net", "--unshare-uts", "--unshare-cgroup-try", "--cap-add", "ALL",
-               "--tmpfs", "/tmp", *_system_binds(), "--proc", "/proc", "--dev", "/dev",
-               "--perms", "0755", "--dir", "/run", "--perms", "0755", "--dir", "/run/dlmath"]
-    cache = _matplotlib_cache()
-    if cache:
-        sandbox += ["--ro-bind", cache, INSIDE_MPL_CACHE]
-    from dlmath.sandbox import SINGLE_THREADED
-
-    env = {"PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin", "LANG": "C.UTF-8",
-           "MPLBACKEND": "module://matplotlib_inline.backend_inline", **SINGLE_THREADED}
-    sandbox += ["--clearenv", *[a for k, v in env.items() for a in ("--setenv", k, v)]]
+    env = base_environment()
+    sandbox = bubblewrap_command("bwrap", env, options=["--cap-add", "ALL"], tmp=[], binds=[])
     return Zygote(sandbox, preload, env, log_file)
 
 
