@@ -120,11 +120,12 @@ def handle(request_b64: str) -> None:
     except BaseException as error:  # noqa: BLE001 - every failure becomes a reply
         _reply({"status": "failed", "error": wire.Raised(error, traceback.format_exc())})
     finally:
-        _close_figures()
+        _fresh_axes.clear()
+        close_figures()
 
 
-def _close_figures() -> None:
-    _fresh_axes.clear()
+def close_figures() -> None:
+    """Close every matplotlib figure, if pyplot has been imported at all."""
     plt = sys.modules.get("matplotlib.pyplot")
     if plt is not None:
         plt.close("all")
@@ -257,7 +258,8 @@ def audit() -> list[str]:
             findings.append(f"{module}: replaced {', '.join(replaced[:8])}")
         if deleted:
             findings.append(f"{module}: deleted {', '.join(deleted[:8])}")
+    hooks = _hooks()
     for hook, before in _baseline["hooks"].items():
-        if _hooks()[hook] != before:
+        if hooks[hook] != before:
             findings.append(f"changed {hook}")
     return findings

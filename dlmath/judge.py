@@ -19,6 +19,7 @@ import base64
 import builtins
 import contextlib
 import io
+import sys
 import time
 import warnings
 from collections.abc import Callable
@@ -201,7 +202,7 @@ def _apply_in_place(target: Any, new: Any) -> None:
     elif isinstance(target, np.random.Generator) and isinstance(new, np.random.Generator):
         target.bit_generator.state = new.bit_generator.state
     else:
-        torch = __import__("sys").modules.get("torch")
+        torch = sys.modules.get("torch")
         if torch is not None and isinstance(target, torch.Tensor) and \
                 isinstance(new, torch.Tensor) and target.shape == new.shape:
             with torch.no_grad():
@@ -353,7 +354,7 @@ class Judge:
             # defined at the top of a test cell is used by later cells).
             self.own |= {n for n in bound if n in self.namespace}
             self._deadline = float("inf")
-            _close_figures()
+            agent.close_figures()
         outputs = []
         if stdout.getvalue():
             outputs.append(new_output("stream", name="stdout", text=stdout.getvalue()))
@@ -373,7 +374,6 @@ class Judge:
         return [str(f)[:300] for f in findings] if isinstance(findings, list) else []
 
 
-
 def send_files(channel: KernelChannel, files: dict[str, bytes], timeout: float) -> None:
     """Copy the assignment's files into the working folder of the student's kernel.
 
@@ -384,12 +384,6 @@ def send_files(channel: KernelChannel, files: dict[str, bytes], timeout: float) 
                        lambda data: data if data["$"] == "exception" else NotImplemented)
     if not isinstance(reply, dict) or reply.get("status") != "ok":
         raise GraderError(f"could not copy the assignment's files into the kernel: {reply!r}")
-
-
-def _close_figures() -> None:
-    plt = __import__("sys").modules.get("matplotlib.pyplot")
-    if plt is not None:
-        plt.close("all")
 
 
 def error_output(error: BaseException) -> NotebookNode:
