@@ -557,7 +557,8 @@ class SafeExecute(Execute):
 
 def execute_settings(execute: SafeExecute) -> dict[str, Any]:
     """The settings a worker needs to execute a notebook exactly as ``execute`` would."""
-    return {name: execute.trait_values()[name] for name in (
+    values = execute.trait_values()
+    return {name: values[name] for name in (
         "timeout", "extra_arguments", "interrupt_on_timeout", "raise_on_iopub_timeout",
         "error_on_timeout", "max_output_bytes", "notebook_timeout", "kernel_restarts",
         "preload", "zygote_preload")}
