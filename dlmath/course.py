@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import sys
+import uuid
 from pathlib import Path
 
 from nbgrader.apps import NbGraderAPI
@@ -94,3 +95,11 @@ def copy_course(course_root: Path, destination: Path) -> Path:
     shutil.copy2(course_root / CONFIG_FILE, destination / CONFIG_FILE)
     shutil.copytree(course_root / "source", destination / "source")
     return destination
+
+
+def write_atomically(path: Path, text: str) -> None:
+    """Write ``path`` through a uniquely named temporary file beside it, so a crash leaves
+    either the old file or the new one, never a partial one."""
+    unfinished = path.with_name(f"{path.stem}.{uuid.uuid4().hex}.partial")
+    unfinished.write_text(text, encoding="utf-8")
+    unfinished.replace(path)

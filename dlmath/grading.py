@@ -26,7 +26,6 @@ import logging
 import multiprocessing
 import os
 import shutil
-import uuid
 import warnings
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -46,6 +45,7 @@ from traitlets.config import Config
 from traitlets.utils.importstring import import_item
 
 from dlmath import integrity
+from dlmath.course import write_atomically
 from dlmath.execution import (
     ExecutionJob,
     ExecutionResult,
@@ -187,11 +187,8 @@ class GradingState:
     def store_result(self, result: ExecutionResult) -> None:
         """Keep an executed notebook (written atomically: a crash leaves no partial file)."""
         final = self.executed / f"{result.key}.ipynb"
-        if final.is_file():
-            return
-        unfinished = self.executed / f"{result.key}.{uuid.uuid4().hex}.partial"
-        unfinished.write_text(result.notebook, encoding="utf-8")
-        unfinished.replace(final)
+        if not final.is_file():
+            write_atomically(final, result.notebook)
 
     def _record(self, assignment: str, student: str) -> Path:
         return self.graded / assignment / f"{student}.json"
@@ -209,11 +206,9 @@ class GradingState:
         """Remember how this exact submission's grading ended (written atomically)."""
         record = self._record(result.assignment, result.student)
         record.parent.mkdir(parents=True, exist_ok=True)
-        unfinished = record.with_suffix(f".{uuid.uuid4().hex}.partial")
-        unfinished.write_text(json.dumps({
+        write_atomically(record, json.dumps({
             "digest": digest, "ok": result.ok, "error": result.error,
             "findings": [vars(f) for f in result.findings]}))
-        unfinished.replace(record)
 
     def forget(self, assignment: str, student: str) -> None:
         """Forget an earlier grading of this submission (it is being regraded)."""

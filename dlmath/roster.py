@@ -23,14 +23,13 @@ import io
 import json
 import re
 import unicodedata
-import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from nbgrader.api import Gradebook
 
-from dlmath.course import CourseError
+from dlmath.course import CourseError, write_atomically
 
 IDS_FILE = Path(".dlmath") / "lms" / "ids.json"
 
@@ -284,12 +283,9 @@ class LmsIds:
         """Write the ids atomically (a crash leaves the previous file intact)."""
         path = course_root / IDS_FILE
         path.parent.mkdir(parents=True, exist_ok=True)
-        unfinished = path.with_suffix(f".{uuid.uuid4().hex}.partial")
-        unfinished.write_text(json.dumps({"students": self.students,
-                                          "assignments": self.assignments},
-                                         indent=1, sort_keys=True, ensure_ascii=False),
-                              encoding="utf-8")
-        unfinished.replace(path)
+        write_atomically(path, json.dumps({"students": self.students,
+                                           "assignments": self.assignments},
+                                          indent=1, sort_keys=True, ensure_ascii=False))
         return path
 
     def column(self, assignment: str, lms: str) -> LmsColumn | None:
