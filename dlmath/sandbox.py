@@ -364,14 +364,8 @@ class SandboxedKernelManager(AsyncKernelManager):
             keep.update(inits)
             if kernels:
                 keep.add(min(kernels, key=_started))
-        strays = []
-        for pid in descendant_pids(top):
-            if pid not in keep:
-                try:
-                    strays.append(psutil.Process(pid))
-                except psutil.Error:
-                    continue
-        strays = [stray for stray in strays if _running(stray)]
+        others = (_process(pid) for pid in descendant_pids(top) if pid not in keep)
+        strays = [stray for stray in others if stray is not None and _running(stray)]
         for stray in strays:
             try:
                 stray.kill()
@@ -430,6 +424,16 @@ def descendant_pids(pid: int) -> list[int]:
 
 
 _PROC_CHILDREN = os.path.exists(f"/proc/self/task/{os.getpid()}/children")
+
+
+def _process(pid: int) -> Any:
+    """psutil's handle on process ``pid``, or None if it has ended."""
+    import psutil
+
+    try:
+        return psutil.Process(pid)
+    except psutil.Error:
+        return None
 
 
 def _started(pid: int) -> float:
