@@ -12,10 +12,11 @@ import os
 import sys
 from pathlib import Path
 
-from nbgrader.api import Gradebook
+from nbgrader.api import Gradebook, MissingEntry
 
 from dlmath.course import CourseError, assignment_ids, check_assignment, find_course_root, open_api
-from dlmath.grading import grade
+from dlmath.grading import grade, submitted_students
+from dlmath.late_policy import grant_extension, parse_time
 from dlmath.lms_commands import add_lms_commands
 from dlmath.progress import Progress
 from dlmath.reports import cell_table, integrity_table, student_table
@@ -60,6 +61,10 @@ def cmd_grade(args: argparse.Namespace) -> int:
     print(student_table(results, names, assignments))
     print()
     print(cell_table(results))
+    for result in results:
+        if result.regraded_because:
+            print(f"\n{result.student} {result.assignment}: {result.regraded_because}; graded "
+                  "again, which recomputed its late penalty.")
     skipped = sum(r.skipped for r in results)
     if skipped:
         print(f"\n{skipped} of {len(results)} submissions were unchanged since they were last "
@@ -72,6 +77,36 @@ def cmd_grade(args: argparse.Namespace) -> int:
         first_line = (result.error.strip().splitlines() or ["unknown error"])[-1]
         print(f"NOT GRADED: {result.student} {result.assignment}: {first_line}", file=sys.stderr)
     return EXIT_ATTENTION if failures or report else EXIT_OK
+
+
+def cmd_extend(args: argparse.Namespace) -> int:
+    """Give a student more time for an assignment (nbgrader's extension), or take it back."""
+    check_assignment(args.course, args.assignment)
+    api = open_api(args.course)
+    try:
+        until = parse_time(args.until) if args.until else None
+    except ValueError as error:
+        raise CourseError(f"--until {error}; write it like '2026-03-25 23:59 UTC'") from error
+    with Gradebook(api.coursedir.db_url) as gradebook:
+        known = {s.id for s in gradebook.students}
+        try:
+            gradebook.find_assignment(args.assignment)
+        except MissingEntry as missing:
+            raise CourseError(f"{args.assignment} is not in the gradebook: release it first "
+                              f"(dlmath release {args.assignment})") from missing
+    if args.student not in known and args.student not in submitted_students(
+            args.course, args.assignment):
+        raise CourseError(f"unknown student {args.student!r}: not in the gradebook nor in "
+                          f"submitted/ (check the id, or import the roster first)")
+    try:
+        extension = grant_extension(api.coursedir.db_url, args.assignment, args.student, until)
+    except ValueError as error:
+        raise CourseError(str(error)) from error
+    what = (f"may hand in until {until:%Y-%m-%d %H:%M} UTC ({extension} after the due date)"
+            if extension else "has no extension any more")
+    print(f"{args.student} {args.assignment}: {what}. `dlmath grade` recomputes the late "
+          "penalty if it was graded already.")
+    return EXIT_OK
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -142,6 +177,19 @@ def build_parser() -> argparse.ArgumentParser:
     grade_parser.add_argument("--scheduler", metavar="tcp://HOST:PORT", default=None,
                               help="execute notebooks on the workers of this Dask scheduler "
                                    "instead of local processes")
+
+    extend = add("extend", cmd_extend,
+                 "Give a student more time for an assignment: an extension of its due date "
+                 "(nbgrader's own, which its late penalties honour). The next `dlmath grade` "
+                 "recomputes the late penalty; exports list the extension in their status "
+                 "file.")
+    extend.add_argument("student", metavar="STUDENT", help="the student's id")
+    extend.add_argument("assignment", metavar="ASSIGNMENT", help="the assignment id")
+    until = extend.add_mutually_exclusive_group(required=True)
+    until.add_argument("--until", metavar="TIME",
+                       help="the new deadline, e.g. '2026-03-25 23:59 UTC' or "
+                            "'2026-03-25 23:59 Europe/Berlin' (no time zone: UTC)")
+    until.add_argument("--remove", action="store_true", help="take the extension back")
 
     add_lms_commands(add)
 

@@ -16,7 +16,7 @@ from nbformat import NotebookNode
 
 # Kinds of findings, in the order the report lists them.
 KINDS = ("tampering", "suspicious code", "crash", "timeout", "limit", "processes", "output",
-         "submission")
+         "submission", "manual grade")
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ from nbgrader.api import Gradebook
 from dlmath.collect import collect_archive
 from dlmath.course import CourseError, assignment_ids, check_assignment, open_api
 from dlmath.exports import EXPORTERS
+from dlmath.grade_status import ASSUMED_ON_TIME
 from dlmath.item_analysis import terminal_summary, write_report
 from dlmath.progress import Progress
 from dlmath.roster import import_roster, read_roster
@@ -124,8 +125,12 @@ def cmd_export(args: argparse.Namespace) -> int:
         _err(f"No Canvas assignment id for {', '.join(unknown)}: Canvas matches these columns "
              "by exact title or creates new assignments (`dlmath roster import` with a Canvas "
              "gradebook export records the ids).")
+    assumed = [e for e in exporter.entries if e.status == ASSUMED_ON_TIME]
+    for entry in assumed:
+        _err(f"ON TIME ASSUMED: {entry.student} {entry.assignment}: its timestamp.txt is "
+             f"unreadable; exported without a late penalty (details: {exporter.status_path()})")
     if not pending:
-        return EXIT_ATTENTION if unknown else EXIT_OK
+        return EXIT_ATTENTION if unknown or assumed else EXIT_OK
     counts = Counter(e.status for e in pending)
     what = "provisional scores written" if args.include_provisional else (
         "left blank" if args.format == "canvas" else
