@@ -117,6 +117,16 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return run_demo(args.course, workdir, n_students=args.students)
 
 
+def cmd_validate(args: argparse.Namespace) -> int:
+    """Run notebooks' visible checks, as the Validate button does."""
+    from dlmath.lab import validate_notebooks
+
+    missing = [str(path) for path in args.notebooks if not path.is_file()]
+    if missing:
+        raise CourseError(f"no such notebook: {', '.join(missing)}")
+    return EXIT_ATTENTION if validate_notebooks(args.notebooks) else EXIT_OK
+
+
 def cmd_lab(args: argparse.Namespace) -> int:
     """Set up the student working copy and start JupyterLab in it."""
     from dlmath.lab import check_jupyterlab, prepare_student_copy, start_lab
@@ -200,6 +210,14 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--workdir", type=Path, default=None,
                       help="folder to build the simulated course in (it is replaced)")
 
+    validate = add("validate", cmd_validate,
+                   "Run a notebook from the top in a fresh kernel and check it with its visible "
+                   "tests, as Validate in JupyterLab does (nbgrader validate, with the "
+                   "nbgrader_config.py of the current folder). Hidden checks run only at "
+                   "grading time.")
+    validate.add_argument("notebooks", nargs="+", type=Path, metavar="NOTEBOOK")
+    validate.set_defaults(needs_course=False)
+
     lab = add("lab", cmd_lab,
               "Start JupyterLab for a student working copy of the released assignments. "
               "The copy has its own nbgrader exchange: the Nbgrader > Assignments tab lists "
@@ -228,7 +246,8 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``dlmath`` command."""
     args = build_parser().parse_args(argv)
     try:
-        args.course = find_course_root(args.course)
+        if getattr(args, "needs_course", True):
+            args.course = find_course_root(args.course)
         return args.func(args)
     except CourseError as error:
         print(f"dlmath: error: {error}", file=sys.stderr)

@@ -41,11 +41,12 @@ from nbgrader.preprocessors import (
     SaveAutoGrades,
 )
 from nbgrader.preprocessors.overwritecells import OverwriteCells
-from traitlets import Integer, List, Type, Unicode
+from traitlets import Bool, Integer, List, Type, Unicode
 
 from dlmath import agent, integrity
 from dlmath.integrity import Finding
 from dlmath.judge import Judge, StudentCodeError, StudentKernelDied, StudentTimeout, send_files
+from dlmath.kernel_hooks import PLOTS_INLINE
 from dlmath.sandbox import SandboxedKernelManager, log_missing_protection
 
 
@@ -344,6 +345,11 @@ class SafeExecute(Execute):
     interrupted after ``timeout``; a kernel that dies (``os._exit``, a crash, a limit) is
     restarted and the cells before are replayed; output beyond ``max_output_bytes`` per cell
     is cut. What happened is recorded as findings (``integrity.py``).
+
+    A notebook in which anything timed out is executed once more, from the start in a fresh
+    kernel (``retry_timeouts``): on a machine busy with other work a slow moment can push a
+    correct cell past its limit, and that must not cost the student points. The second run
+    is the result; if it times out too, the finding says so.
     """
 
     kernel_manager_class = Type(SandboxedKernelManager, klass="jupyter_client.KernelManager",
@@ -360,6 +366,9 @@ class SafeExecute(Execute):
                           "workers to import: it imports once for all its kernels, so heavy "
                           "modules some notebooks need (torch) cost nothing there."
                           ).tag(config=True)
+    retry_timeouts = Bool(True, help="Execute a notebook in which a cell or test timed out "
+                          "once more in a fresh kernel, and keep that run (a busy machine "
+                          "must not cost points).").tag(config=True)
 
     def __init__(self, **kwargs: Any) -> None:
         # nbgrader's Execute would otherwise pass its plain AsyncKernelManager.
@@ -422,13 +431,38 @@ class SafeExecute(Execute):
         for module in dict.fromkeys([*self.preload, "dlmath.agent"]):
             arguments.append(f"--IPKernelApp.exec_lines=import {module} as _dlmath_preload; "
                              "del _dlmath_preload")
+        # Every figure inline, whichever backend the student picks: feedback shows it, and a
+        # backend the grader lacks costs no points.
+        arguments.append(PLOTS_INLINE)
         return arguments
 
     # -- the notebook ---------------------------------------------------------------------
 
     def preprocess(self, nb: NotebookNode, resources: Any = None,
                    km: Any = None) -> tuple[NotebookNode, Any]:
-        """Execute ``nb``: student cells in the sandboxed kernel, test cells in the judge."""
+        """Execute ``nb``: student cells in the sandboxed kernel, test cells in the judge;
+        a second time, in a fresh kernel, if anything timed out (``retry_timeouts``)."""
+        unexecuted = copy.deepcopy(nb) if self.retry_timeouts else None
+        nb, resources = self._execute(nb, resources, km)
+        timeouts = [f for f in self._execution_findings(nb) if f.kind == "timeout"]
+        if not timeouts or unexecuted is None:
+            return nb, resources
+        self.log.warning("%s timed out (%s); executing the notebook again in a fresh kernel",
+                         (resources or {}).get("nbgrader", {}).get("student", "a notebook"),
+                         "; ".join(f"{f.where}: {f.detail}" for f in timeouts))
+        # In place: callers such as execution.execute_job keep their reference to ``nb``.
+        nb.cells, nb.metadata = unexecuted.cells, unexecuted.metadata
+        nb, resources = self._execute(nb, resources, km=None)
+        if any(f.kind == "timeout" for f in self._execution_findings(nb)):
+            self._found("timeout", "notebook", "timed out again when executed a second time, "
+                                               "in a fresh kernel")
+        return nb, resources
+
+    @staticmethod
+    def _execution_findings(nb: NotebookNode) -> list[Finding]:
+        return [Finding(**f) for f in nb.metadata.get("dlmath", {}).get(integrity.EXECUTION, [])]
+
+    def _execute(self, nb: NotebookNode, resources: Any, km: Any) -> tuple[NotebookNode, Any]:
         from nbclient import NotebookClient
 
         NotebookClient.__init__(self, nb, km)
@@ -523,6 +557,9 @@ class SafeExecute(Execute):
         cell.outputs = judge.run_test(cell.source, where)
         cell.metadata["execution"] = {"iopub.execute_input": started,
                                       "shell.execute_reply": timestamp()}
+        if any(o.get("ename") == "CellTimeoutError" for o in cell.outputs):
+            self._found("timeout", where, f"the student's code did not finish within the "
+                                          f"{self.timeout} s a test cell may take")
         cell.execution_count = self.code_cells_executed
         self._stop_strays(where)
 
@@ -717,7 +754,7 @@ def execute_settings(execute: SafeExecute) -> dict[str, Any]:
     return {name: values[name] for name in (
         "timeout", "extra_arguments", "interrupt_on_timeout", "raise_on_iopub_timeout",
         "error_on_timeout", "max_output_bytes", "notebook_timeout", "kernel_restarts",
-        "preload", "zygote_preload")}
+        "preload", "zygote_preload", "retry_timeouts")}
 
 
 class CachedExecute(SafeExecute):

@@ -1,4 +1,5 @@
-"""Notebooks that lost cells or their nbgrader metadata are graded as far as they can be.
+"""The course's preprocessors: broken notebooks are graded as far as they can be, and a
+notebook that timed out is executed again before a timeout costs points.
 
 One class of broken submissions of ex1 (each the reference solution with a written answer,
 then broken one way) is graded in one ``dlmath grade`` run. Each must get the autograded
@@ -21,9 +22,10 @@ import pytest
 from nbformat import NotebookNode
 from nbgrader.api import Gradebook
 
+from dlmath import integrity
 from dlmath.course import copy_course, open_api, repository_root
 from dlmath.grading import SubmissionResult, grade
-from dlmath.preprocessors import grade_id
+from dlmath.preprocessors import SafeExecute, grade_id
 from dlmath.variants import build_submission, load_variants
 
 REPO = repository_root()
@@ -176,3 +178,62 @@ def test_plain_nbgrader_autograde_restores_a_deleted_written_answer(tmp_path: Pa
     with Gradebook(api.coursedir.db_url) as gradebook:
         submission = gradebook.find_submission(EX1, "s1")
         assert (submission.score, submission.needs_manual_grade) == (10, False)
+
+
+def timed_out_once_then(second_times_out: bool) -> tuple[list, Callable]:
+    """A stand-in for one execution of a notebook: the first times out, the second as told."""
+    runs: list[tuple[object, list]] = []
+
+    def execute(self: SafeExecute, nb: NotebookNode, resources: object,
+                km: object) -> tuple[NotebookNode, object]:
+        self.nb = nb  # what nbclient's setup does; findings are recorded into it
+        runs.append((km, [c.get("outputs") for c in nb.cells]))
+        nb.cells[0].outputs = [nbformat.v4.new_output("stream", text=f"run {len(runs)}")]
+        if len(runs) == 1 or second_times_out:
+            self._found("timeout", "cell 1", "did not finish within 60 s")
+        return nb, resources
+
+    return runs, execute
+
+
+@pytest.mark.parametrize("second_times_out", [False, True])
+def test_a_notebook_that_timed_out_is_executed_again_in_a_fresh_kernel(
+        second_times_out: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+    runs, execute = timed_out_once_then(second_times_out)
+    monkeypatch.setattr(SafeExecute, "_execute", execute)
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("slow()")])
+    pool_kernel = object()
+    result, _ = SafeExecute().preprocess(nb, {}, km=pool_kernel)
+    assert result is nb, "callers keep their reference to the notebook"
+    assert [km for km, _ in runs] == [pool_kernel, None], "the retry needs a kernel of its own"
+    assert runs[1][1] == [[]], "the retry starts from the notebook as it was handed in"
+    assert nb.cells[0].outputs[0].text == "run 2"
+    found = [(f.kind, f.where) for f in integrity.findings(nb)]
+    assert found == ([("timeout", "cell 1"), ("timeout", "notebook")] if second_times_out
+                     else [])
+
+
+def test_no_retry_when_nothing_timed_out_or_when_turned_off(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    runs, execute = timed_out_once_then(second_times_out=False)
+    monkeypatch.setattr(SafeExecute, "_execute", execute)
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("slow()")])
+    SafeExecute(retry_timeouts=False).preprocess(nb, {})
+    assert len(runs) == 1 and [f.kind for f in integrity.findings(nb)] == ["timeout"]
+    runs.append(None)  # the stand-in's second run finishes in time
+    SafeExecute().preprocess(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("x")]), {})
+    assert len(runs) == 3, "a notebook that did not time out ran more than once"
+
+
+def test_a_notebook_that_times_out_twice_is_flagged_with_both_runs(tmp_path: Path) -> None:
+    """The real thing: a cell that never finishes times out in both runs, each in a kernel of
+    its own; the cells after it still run, and the finding says it timed out twice."""
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(source) for source in (
+        "x = 20", "while True:\n    pass", "x + 1")])
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3"}
+    execute = SafeExecute(timeout=3)
+    execute.preprocess(nb, {"metadata": {"path": str(tmp_path)}, "dlmath": {"files": {}}})
+    found = [(f.kind, f.where) for f in integrity.findings(nb)]
+    assert found == [("timeout", "cell 2"), ("timeout", "notebook")], found
+    assert nb.cells[1].outputs[-1].ename == "CellTimeoutError"
+    assert nb.cells[2].outputs[0].data["text/plain"] == "21"
