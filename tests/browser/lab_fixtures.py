@@ -74,7 +74,7 @@ class LabServer:
         return "\n".join(text.splitlines()[-lines:])
 
 
-StartLab = Callable[[Callable[[int], list[str]], Path], LabServer]
+StartLab = Callable[..., LabServer]
 
 
 def free_port() -> int:
@@ -108,22 +108,29 @@ def start_lab_fixture(tmp_path_factory: pytest.TempPathFactory,
                       request: pytest.FixtureRequest) -> Iterator[StartLab]:
     """A function that starts a JupyterLab command and waits until it answers.
 
-    ``start(command, cwd)`` picks a free port, runs ``command(port)`` (a command line that
-    makes JupyterLab listen on 127.0.0.1:port) in ``cwd`` in its own process group, and
-    returns the :class:`LabServer`. All servers are stopped at the end of the module.
+    ``start(command, cwd, server_config=None)`` picks a free port, runs ``command(port)`` (a
+    command line that makes JupyterLab listen on 127.0.0.1:port) in ``cwd`` in its own process
+    group, and returns the :class:`LabServer`. ``server_config`` goes into the server's private
+    ``jupyter_server_config.json`` (above the environment's own settings). All servers are
+    stopped at the end of the module.
     """
     processes: list[subprocess.Popen] = []
     logs: list[IO[str]] = []
 
-    def start(command: Callable[[int], list[str]], cwd: Path) -> LabServer:
+    def start(command: Callable[[int], list[str]], cwd: Path,
+              server_config: dict | None = None) -> LabServer:
         port = free_port()
         home = tmp_path_factory.mktemp("jupyter-home")
+        env = jupyter_environment(home)
+        if server_config:
+            (home / "config" / "jupyter_server_config.json").write_text(
+                json.dumps(server_config), encoding="utf-8")
         # One log per test module and server, replaced on the next run.
         log_path = ARTIFACTS / f"{request.module.__name__}-server{len(processes) + 1}.log"
         log_path.parent.mkdir(parents=True, exist_ok=True)
         log = open(log_path, "w", encoding="utf-8")  # closed at teardown
         logs.append(log)
-        process = subprocess.Popen(command(port), cwd=cwd, env=jupyter_environment(home),
+        process = subprocess.Popen(command(port), cwd=cwd, env=env,
                                    stdin=subprocess.DEVNULL, stdout=log,
                                    stderr=subprocess.STDOUT, start_new_session=True)
         processes.append(process)
