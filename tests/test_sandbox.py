@@ -13,18 +13,23 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import nbformat
 import pytest
 from jupyter_client.utils import run_sync
 from traitlets.config import Config
 
-from dlmath.course import repository_root
+from dlmath.cli import EXIT_ATTENTION, EXIT_USAGE, main
+from dlmath.course import copy_course, open_api, repository_root
+from dlmath.integrity import findings
 from dlmath.sandbox import (
     SandboxedKernelManager,
+    SandboxUnavailable,
     ZygoteKernelManager,
     child_pids,
     descendant_pids,
     sandbox_status,
 )
+from dlmath.variants import load_variants, write_submission
 from dlmath.zygote import start_zygote
 
 PROBE = """
@@ -163,3 +168,41 @@ def test_process_tree_walk_agrees_with_psutil() -> None:
         parent.kill()
         parent.wait()
     assert child_pids(parent.pid) == [], "an ended process has no children"
+
+
+def test_no_kernel_starts_without_bubblewrap_unless_the_instructor_opts_out(
+        tmp_path: Path) -> None:
+    missing = str(tmp_path / "no-such-bwrap")
+    with pytest.raises(SandboxUnavailable) as refused:
+        SandboxedKernelManager(kernel_name="python3", config=Config(
+            {"SandboxedKernelManager": {"bwrap": missing}}))
+    message = str(refused.value)
+    assert "not installed" in message and "apt-get install bubblewrap" in message
+    assert "--no-sandbox" in message and "bubblewrap = False" in message
+    opted_out = SandboxedKernelManager(kernel_name="python3", config=Config(
+        {"SandboxedKernelManager": {"bwrap": missing, "bubblewrap": False}}))
+    assert not opted_out.sandboxed
+    run_sync(opted_out.cleanup_resources)()
+
+
+def test_grade_refuses_without_bubblewrap_and_reports_an_opted_out_run(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    course = copy_course(repository_root(), tmp_path / "course")
+    with open(course / "nbgrader_config.py", "a", encoding="utf-8") as config:
+        config.write(f"\nc.SandboxedKernelManager.bwrap = {str(tmp_path / 'no-bwrap')!r}\n")
+    assignment = "ex1_ill_conditioned_gd"
+    assert open_api(course).generate_assignment(assignment)["success"]
+    reference = next(v for v in load_variants(repository_root() / "grader_tests" / "variants",
+                                              assignment) if v.name == "reference")
+    write_submission(course, "s1", reference)
+
+    assert main(["--course", str(course), "grade"]) == EXIT_USAGE
+    assert "apt-get install bubblewrap" in capsys.readouterr().err
+    assert not (course / "autograded" / "s1").exists(), "student code ran unsandboxed"
+
+    assert main(["--course", str(course), "grade", "--no-sandbox"]) == EXIT_ATTENTION
+    out = capsys.readouterr().out
+    assert "WITHOUT SANDBOX: 1 submission" in out and "--no-sandbox" in out
+    autograded = nbformat.read(course / "autograded" / "s1" / assignment / f"{assignment}.ipynb",
+                               as_version=4)
+    assert [f.kind for f in findings(autograded)] == ["sandbox"]
