@@ -440,15 +440,31 @@ class Judge:
 
 
 def send_files(channel: KernelChannel, files: dict[str, bytes], timeout: float) -> None:
-    """Copy the assignment's files into the working folder of the student's kernel.
+    """Copy the assignment's files into the working folder of the student's kernel, and check
+    that the kernel's agent speaks this judge's protocol (the same ``dlmath``).
 
-    Done before any student code runs, so a failure here is the grader's problem.
+    Done before any student code runs, so every failure here is the grading environment's
+    (GraderError), never the student's.
     """
+    from pathlib import Path
+
     request = base64.b64encode(cloudpickle.dumps({"op": "install", "files": files}))
-    reply = wire.loads(channel.request(agent.request_code(request.decode("ascii")), timeout),
-                       lambda data: data if data["$"] == "exception" else NotImplemented)
+    try:
+        reply = wire.loads(channel.request(agent.request_code(request.decode("ascii")), timeout),
+                           lambda data: data if data["$"] == "exception" else NotImplemented)
+    except (StudentCodeError, wire.WireError) as error:
+        raise GraderError(
+            f"the kernel did not run the grader's agent ({error}); the Python environment "
+            "that runs kernels must have the course package (dlmath): run bin/setup, and "
+            "see the kernel's log") from error
     if not isinstance(reply, dict) or reply.get("status") != "ok":
         raise GraderError(f"could not copy the assignment's files into the kernel: {reply!r}")
+    if reply.get("fingerprint") != agent.FINGERPRINT:
+        raise GraderError(
+            f"the kernel runs another version of the course package (dlmath at "
+            f"{reply.get('path')!r}) than the grader ({str(Path(agent.__file__).parent)!r}): "
+            "grade with the environment installed from this course folder (bin/setup), or "
+            "reinstall it. No student is at fault")
 
 
 def error_output(error: BaseException) -> NotebookNode:

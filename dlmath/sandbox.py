@@ -224,9 +224,18 @@ def _system_binds() -> list[str]:
 
 def base_environment() -> dict[str, str]:
     """What every sandboxed process's environment holds: this Python first on the path,
-    inline plots, one thread per kernel."""
+    inline plots, one thread per kernel, and this process's ``dlmath`` first on the module
+    path.
+
+    The kernel's agent must be the judge's own version: an environment installed from another
+    checkout (editable) would otherwise give kernels that checkout's ``dlmath``, which the
+    sandbox does not even show.
+    """
+    import dlmath
+
     return {"PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin", "LANG": "C.UTF-8",
-            "MPLBACKEND": "module://matplotlib_inline.backend_inline", **SINGLE_THREADED}
+            "MPLBACKEND": "module://matplotlib_inline.backend_inline",
+            "PYTHONPATH": str(Path(dlmath.__file__).resolve().parent.parent), **SINGLE_THREADED}
 
 
 def bubblewrap_command(bwrap: str, environment: dict[str, str], *, options: list[str],

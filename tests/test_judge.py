@@ -21,11 +21,13 @@ from dlmath import agent, wire
 from dlmath.judge import (
     GraderError,
     Judge,
+    StudentCodeError,
     StudentControlFlow,
     StudentFunction,
     draw_axes,
     error_output,
     rebuild_exception,
+    send_files,
 )
 
 matplotlib.use("Agg")
@@ -286,3 +288,30 @@ def test_callables_sent_to_the_student_carry_only_what_the_call_needs(monkeypatc
                       received.__code__.co_filename))
     assert "HIDDEN" not in reachable, reachable
     assert set(received.__globals__) <= {"scale", "__builtins__", "__name__"}
+
+
+class InstallKernel(InProcessKernel):
+    """Answers the install request with ``reply`` (None: stays silent, as a kernel without
+    the agent does)."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch, reply: dict | None) -> None:
+        super().__init__({}, monkeypatch)
+        self.reply = reply
+
+    def request(self, code: str, timeout: float) -> str:
+        if self.reply is None:
+            raise StudentCodeError("your kernel did not answer the grader")
+        return wire.dumps(self.reply)
+
+
+def test_a_kernel_with_another_dlmath_is_the_environments_fault(monkeypatch, tmp_path) -> None:
+    monkeypatch.chdir(tmp_path)  # the honest agent below installs a file in its folder
+    other = InstallKernel(monkeypatch, {"status": "ok", "fingerprint": "0123456789abcdef",
+                                        "path": "/elsewhere/dlmath"})
+    with pytest.raises(GraderError, match="another version of the course package") as fault:
+        send_files(other, {}, 10)
+    assert "/elsewhere/dlmath" in str(fault.value) and "No student is at fault" in str(fault.value)
+    with pytest.raises(GraderError, match="did not run the grader's agent"):
+        send_files(InstallKernel(monkeypatch, None), {}, 10)
+    honest = InProcessKernel({}, monkeypatch)
+    send_files(honest, {"data.txt": b"x"}, 10)  # the same agent: no complaint

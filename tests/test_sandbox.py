@@ -7,7 +7,11 @@ a zygote (the way `dlmath grade`'s workers get theirs), and one without bubblewr
 from __future__ import annotations
 
 import os
+import re
+import shutil
 import socket
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -206,3 +210,26 @@ def test_grade_refuses_without_bubblewrap_and_reports_an_opted_out_run(
     autograded = nbformat.read(course / "autograded" / "s1" / assignment / f"{assignment}.ipynb",
                                as_version=4)
     assert [f.kind for f in findings(autograded)] == ["sandbox"]
+
+
+def test_kernels_run_the_graders_own_dlmath_whatever_the_environment_points_at(
+        tmp_path: Path) -> None:
+    # A copy of the course, with its own (slightly different) dlmath, graded by `python -m
+    # dlmath.cli` from that copy with this checkout's environment, whose editable install
+    # points back here: the kernels must run the copy's agent, the grader's. (Run from another
+    # folder, so that nothing finds the copy's package by the current folder.)
+    course = copy_course(repository_root(), tmp_path / "course")
+    shutil.copytree(repository_root() / "dlmath", course / "dlmath",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    with open(course / "dlmath" / "agent.py", "a", encoding="utf-8") as agent_file:
+        agent_file.write("\n# this copy's own version\n")
+    assignment = "ex1_ill_conditioned_gd"
+    assert open_api(course).generate_assignment(assignment)["success"]
+    reference = next(v for v in load_variants(repository_root() / "grader_tests" / "variants",
+                                              assignment) if v.name == "reference")
+    write_submission(course, "s1", reference)
+    env = {**os.environ, "PYTHONPATH": str(course)}
+    done = subprocess.run([sys.executable, "-m", "dlmath.cli", "--course", str(course), "grade"],
+                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert re.search(r"s1\s.*\b10\b", done.stdout), done.stdout
