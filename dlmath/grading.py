@@ -22,6 +22,7 @@ from __future__ import annotations
 import concurrent.futures as cf
 import copy
 import hashlib
+import importlib.util
 import json
 import logging
 import multiprocessing
@@ -47,7 +48,7 @@ from traitlets.config import Config
 from traitlets.utils.importstring import import_item
 
 from dlmath import integrity
-from dlmath.course import write_atomically
+from dlmath.course import CourseError, check_student_id, write_atomically
 from dlmath.execution import (
     ExecutionJob,
     ExecutionResult,
@@ -145,10 +146,16 @@ def check_submission(course_root: Path, assignment: str, student: str
     modified). Only reads. Raises SubmissionProblem for a folder without a notebook or a
     notebook that is not valid JSON.
     """
+    try:
+        check_student_id(student)
+    except CourseError as error:
+        raise SubmissionProblem(str(error)) from error
     folder = submission_folder(course_root, assignment, student)
     expected = folder / f"{assignment}.ipynb"
     others = sorted(p.name for p in folder.glob("*.ipynb") if p != expected)
-    findings = []
+    findings = [Finding("submission", "folder", f"{entry.name} has the name of the module "
+                                                f"{entry.stem} (it shadows it in the kernel)")
+                for entry in sorted(folder.iterdir()) if _shadows_a_module(entry)]
     notebook = expected
     if not expected.is_file():
         if len(others) != 1:
@@ -169,6 +176,17 @@ def check_submission(course_root: Path, assignment: str, student: str
                                 "student to download it again from JupyterLab and resubmit"
                                 ) from error
     return notebook, findings
+
+
+def _shadows_a_module(entry: Path) -> bool:
+    """Whether a file or folder of a submission is named like an importable module."""
+    stem = entry.stem if entry.suffix == ".py" else entry.name
+    if entry.suffix not in (".py", "") or not stem.isidentifier():
+        return False
+    try:
+        return importlib.util.find_spec(stem) is not None
+    except (ImportError, ValueError):
+        return False
 
 
 class GradingState:

@@ -34,6 +34,7 @@ from nbgrader.preprocessors.overwritecells import OverwriteCells
 from traitlets import Integer, List, Type, Unicode
 
 from dlmath import agent, integrity
+from dlmath.course import check_student_id
 from dlmath.integrity import Finding
 from dlmath.judge import Judge, StudentCodeError, StudentKernelDied, StudentTimeout, send_files
 from dlmath.sandbox import SandboxedKernelManager, unsandboxed_detail
@@ -84,6 +85,7 @@ class RepairCells(NbGraderPreprocessor):
                    ) -> tuple[NotebookNode, ResourcesDict]:
         """Repair ``nb`` against the gradebook's record of the assignment."""
         info = resources["nbgrader"]
+        check_student_id(info["student"])
         with Gradebook(info["db_url"]) as gradebook:
             notebook = gradebook.find_notebook(info["notebook"], info["assignment"])
             sources = {c.name: (c.cell_type, bool(c.locked), c.source, c.checksum)

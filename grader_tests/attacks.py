@@ -207,6 +207,45 @@ ATTACKS = [
                   "    return -1"),
            loses=frozenset({"test_steps_to_tolerance"}), findings=frozenset({"tampering"}),
            plain="(no such channel)"),
+    # --- what crosses back to the judge -------------------------------------------------
+    Attack("reply_flood", "return two million items from a tested function",
+           append("answer_steps_to_tolerance",
+                  "def steps_to_tolerance(path, tol=1e-6):\n    return [0] * 2_000_000"),
+           loses=frozenset({"test_steps_to_tolerance"}),
+           plain="the grader holds all of it in memory"),
+    Attack("reply_huge_integer", "return an integer with 5000 digits",
+           append("answer_steps_to_tolerance",
+                  "def steps_to_tolerance(path, tol=1e-6):\n    return 10 ** 4999"),
+           loses=frozenset({"test_steps_to_tolerance"}),
+           plain="the check fails on the integer"),
+    Attack("reply_deep_nesting", "return a list nested 5000 levels deep",
+           append("answer_steps_to_tolerance",
+                  "def steps_to_tolerance(path, tol=1e-6):\n    value = 72\n"
+                  "    for _ in range(5000):\n        value = [value]\n    return value"),
+           loses=frozenset({"test_steps_to_tolerance"}),
+           plain="the check fails on the list"),
+    Attack("reply_malformed", "publish a broken grader reply from the tested function",
+           append("answer_steps_to_tolerance",
+                  "def steps_to_tolerance(path, tol=1e-6):\n"
+                  "    from IPython.display import publish_display_data\n"
+                  "    publish_display_data({'application/x-dlmath-reply+json': "
+                  "'{\"$\": \"nd\", \"dtype\": \"<f8\", \"shape\": [4611686018427387904, 4, 0], "
+                  "\"data\": \"\"}'})\n"
+                  "    return 72"),
+           loses=frozenset({"test_steps_to_tolerance"}), findings=frozenset({"tampering"}),
+           plain="(no such channel)"),
+    Attack("raise_stop_iteration", "raise StopIteration (or GeneratorExit) from a tested function",
+           change(lambda nb: [append(answer, code)(nb) for answer, code in (
+               ("answer_steps_to_tolerance",
+                "def steps_to_tolerance(path, tol=1e-6):\n    raise StopIteration(72)"),
+               ("answer_max_stable_lr", "def max_stable_lr(H):\n    raise GeneratorExit()"))]),
+           loses=frozenset({"test_steps_to_tolerance", "test_max_stable_lr"}),
+           plain="the test cells fail with the student's exception"),
+    Attack("own_dlmath", "hand in a package named dlmath beside the notebook",
+           lambda nb: nb, files={"dlmath/__init__.py": b"raise SystemExit('shadowed')\n",
+                                 "dlmath/agent.py": b"def handle(request):\n    pass\n"},
+           findings=frozenset({"submission"}),
+           plain="(nbgrader runs its tests in the kernel: no agent to shadow)"),
     # --- locked cells and their metadata ------------------------------------------------
     Attack("edit_test_cell", "replace a test cell's code with `pass`",
            change(lambda nb: setattr(cell(nb, "test_gradient_descent_values"), "source", "pass")),
@@ -351,9 +390,18 @@ ATTACKS = [
 ]
 
 
+def write_submission_of(attack: Attack, reference_variants: Path, course: Path, marker: str,
+                        port: int) -> None:
+    """Write ``attack``'s submission into ``submitted/<attack name>/<assignment>/``."""
+    folder = course / "submitted" / attack.name / ASSIGNMENT
+    for name, data in submission(attack, reference_variants, course, marker, port).items():
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
+        (folder / name).write_bytes(data)
+
+
 def submission(attack: Attack, reference_variants: Path, course: Path, marker: str,
                port: int) -> dict[str, bytes]:
-    """The files of ``attack``'s submission folder, by name."""
+    """The files of ``attack``'s submission folder, by relative path."""
     variants = {v.name: v for v in load_variants(reference_variants, ASSIGNMENT)}
     source = nbformat.read(course / "source" / ASSIGNMENT / NOTEBOOK, as_version=4)
     release = nbformat.read(course / "release" / ASSIGNMENT / NOTEBOOK, as_version=4)

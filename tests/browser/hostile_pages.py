@@ -1,7 +1,9 @@
-"""Looking at a page as an instructor would, and recording whatever hostile content did there.
+"""Hostile content graded, then looked at as an instructor would: what ran, loaded or stayed.
 
-Shared by ``test_hostile_content.py`` and ``benchmarks/attack_table.py``. A payload of the
-corpus (``grader_tests/attacks.py``, ``hostile_content``) that runs records its name in
+Shared by ``test_hostile_content.py`` and ``benchmarks/rendering_attack_table.py``.
+:func:`build_hostile_course` grades one submission per payload of the corpus
+(``grader_tests/attacks.py``, ``hostile_content``) and writes feedback with the course's
+configuration and with plain nbgrader's. A payload that runs records its name in
 ``window.__pwned``, renames the page and writes ``pwned-<name>.txt`` through the server's API;
 one that loads requests a URL with ``pwned`` in it. :func:`observe` opens a page, waits for
 it (and for MathJax), clicks every ``javascript:`` or ``data:`` link or button as a curious
@@ -10,16 +12,140 @@ grader might, and returns all of that, plus the active elements the page holds.
 
 from __future__ import annotations
 
+import copy
 import re
+import shutil
+import sys
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import nbformat
+from nbgrader.api import Gradebook
+
+from dlmath.course import copy_course, open_api
+from dlmath.grading import grade
+from dlmath.variants import Variant, build_submission
+
 if TYPE_CHECKING:
     from playwright.sync_api import BrowserContext, Page, Route
 
 REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO / "grader_tests"))
+from attacks import (  # noqa: E402 - the corpus lives with the grader's other attacks
+    ASSIGNMENT,
+    HONEST_TEXT,
+    NOTEBOOK,
+    TINY_PNG,
+    WRITTEN_ANSWER,
+    HostileContent,
+    cell,
+    hostile_content,
+    hostile_submission,
+    js,
+)
+
+HONEST = "honest_rich"
+NAMED = "name_markup"
+# Plain nbgrader: its defaults, the course id, and an exchange so the formgrader is quiet.
+PLAIN_CONFIG = """c = get_config()  # noqa: F821
+c.CourseDirectory.course_id = "dlmath"
+c.Exchange.root = {exchange!r}
+"""
+# The rich content honest work needs, in the written answer.
+HONEST_ANSWER = (HONEST_TEXT + "\n\n| lr | factor along y |\n|---:|---:|\n| 0.05 | $0$ |\n"
+                 "| 0.1 | $-1$ |\n\n$$\\rho = \\max_i |1 - \\eta \\lambda_i|$$\n\n"
+                 "![my sketch](attachment:sketch.png)\n")
+# Payloads that plain nbgrader 0.9.6 runs or loads (checked, so the tests can fail).
+PLAIN_RUNS = {"md_img_onerror", "md_script", "md_svg_onload", "md_details_ontoggle",
+              "out_html_img", "out_html_script", "out_javascript", "out_markdown",
+              "out_image_metadata", NAMED}
+# A Jupyter server config without the course's Content-Security-Policy.
+CSP_OFF = {"ServerApp": {"jpserver_extensions": {"dlmath.formgrader_csp": False}}}
+
+
+@dataclass
+class HostileCourse:
+    """The graded course (course configuration) and its copy under plain nbgrader's."""
+
+    course: Path
+    plain: Path
+    contents: list[HostileContent]
+
+    @property
+    def students(self) -> list[str]:
+        """Every student: the honest one, the named one, then one per payload."""
+        return [HONEST, NAMED, *(c.name for c in self.contents)]
+
+    def submission_ids(self) -> dict[str, str]:
+        """Student -> the formgrader's id of their ex1 notebook."""
+        with Gradebook(f"sqlite:///{self.course / 'gradebook.db'}") as gradebook:
+            return {s: gradebook.find_submission_notebook(ASSIGNMENT, ASSIGNMENT, s).id
+                    for s in self.students}
+
+    def formgrader_url(self, server_url: str, student: str, token: str) -> str:
+        """The formgrader's page of ``student``'s submission."""
+        return (f"{server_url}/formgrader/submissions/{self.submission_ids()[student]}/"
+                f"?token={token}")
+
+    @staticmethod
+    def feedback_url(folder: Path, student: str) -> str:
+        """The feedback page of ``student`` written in ``folder``."""
+        return (folder / "feedback" / student / ASSIGNMENT / f"{ASSIGNMENT}.html").as_uri()
+
+    def needs_math(self, student: str) -> bool:
+        """Whether the student's payload is math that MathJax must render first."""
+        return any(c.name == student and "$" in c.content for c in self.contents)
+
+
+def _write(course: Path, student: str, nb: nbformat.NotebookNode) -> None:
+    target = course / "submitted" / student / ASSIGNMENT / NOTEBOOK
+    target.parent.mkdir(parents=True)
+    nbformat.write(nb, target)
+
+
+def build_hostile_course(root: Path) -> HostileCourse:
+    """The corpus graded by ``dlmath grade`` in ``root/course``, with feedback, and a copy
+    in ``root/plain`` whose feedback plain nbgrader wrote."""
+    course = copy_course(REPO, root / "course")
+    with open(course / "nbgrader_config.py", "a", encoding="utf-8") as config:
+        config.write(f"\nc.Exchange.root = {str(course / 'exchange')!r}\n")
+    (course / "exchange").mkdir()
+    api = open_api(course)
+    assert api.generate_assignment(ASSIGNMENT, force=True, create=True)["success"]
+    source = nbformat.read(course / "source" / ASSIGNMENT / NOTEBOOK, as_version=4)
+    release = nbformat.read(course / "release" / ASSIGNMENT / NOTEBOOK, as_version=4)
+    reference = build_submission(source, release,
+                                 Variant(ASSIGNMENT, "reference", "reference", ""))
+    honest = copy.deepcopy(reference)
+    written = cell(honest, WRITTEN_ANSWER)
+    written.source = HONEST_ANSWER
+    written["attachments"] = {"sketch.png": {"image/png": TINY_PNG}}
+    _write(course, HONEST, honest)
+    _write(course, NAMED, copy.deepcopy(reference))
+    contents = hostile_content()
+    for content in contents:
+        _write(course, content.name, hostile_submission(content, copy.deepcopy(reference)))
+
+    results = grade(api, course, [ASSIGNMENT])
+    failed = {r.student: r.error for r in results if not r.ok}
+    assert not failed, f"these submissions were not graded: {failed}"
+    low = {r.student: r.auto_score for r in results if r.auto_score != r.auto_max}
+    assert not low, f"hostile content must not cost the reference solution points: {low}"
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gradebook:
+        gradebook.update_or_create_student(
+            NAMED, first_name=f'<img src=x onerror="{js(NAMED)}">',
+            last_name=f'<svg onload="{js(NAMED)}"></svg>')
+    assert api.generate_feedback(ASSIGNMENT, force=True)["success"]
+
+    plain = root / "plain"
+    shutil.copytree(course, plain, ignore=shutil.ignore_patterns("feedback", "exchange"))
+    (plain / "exchange").mkdir()
+    (plain / "nbgrader_config.py").write_text(
+        PLAIN_CONFIG.format(exchange=str(plain / "exchange")), encoding="utf-8")
+    assert open_api(plain).generate_feedback(ASSIGNMENT, force=True)["success"]
+    return HostileCourse(course, plain, contents)
 MATHJAX = REPO / ".cache" / "mathjax"
 MATHJAX_CDN = re.compile(r"^https://cdnjs\.cloudflare\.com/ajax/libs/mathjax/[^/]+/(?P<path>[^?]*)")
 
