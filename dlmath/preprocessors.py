@@ -44,10 +44,11 @@ from nbgrader.preprocessors.overwritecells import OverwriteCells
 from traitlets import Bool, Integer, List, Type, Unicode
 
 from dlmath import agent, integrity
+from dlmath.course import check_student_id
 from dlmath.integrity import Finding
 from dlmath.judge import Judge, StudentCodeError, StudentKernelDied, StudentTimeout, send_files
 from dlmath.kernel_hooks import PLOTS_INLINE
-from dlmath.sandbox import SandboxedKernelManager, log_missing_protection
+from dlmath.sandbox import SandboxedKernelManager, unsandboxed_detail
 
 
 def is_test_cell(cell: NotebookNode) -> bool:
@@ -174,6 +175,7 @@ class RepairCells(NbGraderPreprocessor):
                    ) -> tuple[NotebookNode, ResourcesDict]:
         """Repair ``nb`` against the gradebook's record of the assignment."""
         info = resources["nbgrader"]
+        check_student_id(info["student"])
         expected, kernelspec = source_cells(info["db_url"], info["assignment"], info["notebook"])
         self._check_kernel(nb, kernelspec)
         if not nb.cells:
@@ -468,8 +470,6 @@ class SafeExecute(Execute):
         NotebookClient.__init__(self, nb, km)
         self.reset_execution_trackers()
         self._check_assign_resources(resources)
-        if km is None:
-            log_missing_protection(self.log)
         self.extra_arguments = self.kernel_arguments()
         nb.metadata.setdefault("dlmath", {})[integrity.EXECUTION] = []
         self._scan_answers(nb)
@@ -480,6 +480,8 @@ class SafeExecute(Execute):
         started = time.monotonic()
         try:
             with self.setup_kernel():
+                if not getattr(self.km, "sandboxed", True):
+                    self._found("sandbox", "kernel", unsandboxed_detail())
                 info = self.wait_for_reply(self.kc.kernel_info())
                 if info is not None:
                     nb.metadata["language_info"] = info["content"]["language_info"]
