@@ -419,6 +419,10 @@ def grade(api: NbGraderAPI, course_root: Path, assignments: Iterable[str], *,
     unreadable_time = UnreadableTime(config=api.config).treat_as
     with open_executor(workers or default_workers(), scheduler) as executor, autograde:
         pending: dict[cf.Future, tuple[str, str]] = {}
+        # Submissions whose code is that of a notebook already executing (blank or unchanged
+        # releases, copies): that one execution serves them all.
+        running: dict[str, cf.Future] = {}
+        followers: dict[cf.Future, list[tuple[str, str]]] = {}
         ready: list[tuple[tuple[str, str], ExecutionResult | None]] = []
         checked: dict[tuple[str, str], tuple[Path, list[Finding]]] = {}
         for sub in todo:
@@ -436,12 +440,15 @@ def grade(api: NbGraderAPI, course_root: Path, assignments: Iterable[str], *,
                 continue
             if state.has_result(job.key):
                 ready.append((sub, None))
+            elif job.key in running:
+                followers.setdefault(running[job.key], []).append(sub)
             else:
                 future = executor.submit(execute_job, job)
                 # Stored as soon as it is done, so an interruption keeps finished work.
                 future.add_done_callback(partial(_store, state))
                 pending[future] = sub
-        for sub, execution in _completed(ready, pending, state):
+                running[job.key] = future
+        for sub, execution in _completed(ready, pending, followers, state):
             progress.step(" ".join(sub))
             results[sub] = autograde(*sub, execution, *checked[sub])
             results[sub].regraded_because = stale.get(sub, "")
@@ -456,11 +463,14 @@ def _store(state: GradingState, future: cf.Future) -> None:
 
 
 def _completed(ready: list[tuple[tuple[str, str], ExecutionResult | None]],
-               pending: dict[cf.Future, tuple[str, str]], state: GradingState,
+               pending: dict[cf.Future, tuple[str, str]],
+               followers: dict[cf.Future, list[tuple[str, str]]], state: GradingState,
                ) -> Iterator[tuple[tuple[str, str], ExecutionResult | None]]:
     """Submissions whose notebook is executed and stored, as soon as each is.
 
     A job whose worker failed yields ``None``: autograde then executes the notebook itself.
+    The ``followers`` of a job (same code) come right after it, with ``None``: their notebook
+    is in the store by then (or, if the job failed, autograde executes it).
     """
     yield from ready
     for future in cf.as_completed(pending):
@@ -472,9 +482,11 @@ def _completed(ready: list[tuple[tuple[str, str], ExecutionResult | None]],
                 "a worker could not execute %s of %s (%s: %s); executing it here instead",
                 sub[0], sub[1], type(error).__name__, error)
             yield sub, None
-            continue
-        state.store_result(result)  # the done-callback may not have run yet
-        yield sub, result
+        else:
+            state.store_result(result)  # the done-callback may not have run yet
+            yield sub, result
+        for follower in followers.get(future, []):
+            yield follower, None
 
 
 class _Autograder:

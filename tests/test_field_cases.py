@@ -14,11 +14,14 @@ import shutil
 import subprocess
 import sys
 import warnings
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 import nbformat
 import pytest
 from nbgrader.api import Gradebook
+from nbgrader.utils import parse_utc
 
 from dlmath.cli import EXIT_ATTENTION, EXIT_OK, main
 from dlmath.course import copy_course, open_api, repository_root
@@ -39,12 +42,29 @@ def in_tmp_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
 
 
-def course_with(tmp_path: Path, case: str, students: dict[str, str | None]) -> Path:
-    """A course with ex1 released and ``case``'s notebook handed in by each student, with the
-    given timestamp.txt text (None: the case's own file, if it has one)."""
+@pytest.fixture(scope="module")
+def released(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A course with ex1 released (and in its gradebook), copied by each test."""
     warnings.filterwarnings("ignore", category=DeprecationWarning)
-    course = copy_course(REPO, tmp_path / "course")
+    course = copy_course(REPO, tmp_path_factory.mktemp("field") / "course")
     assert open_api(course).generate_assignment(EX1)["success"]
+    return course
+
+
+CourseWith = Callable[[str, dict[str, str | None]], Path]
+
+
+@pytest.fixture
+def course_with(released: Path, tmp_path: Path) -> CourseWith:
+    """``course_with(case, students)``: a fresh copy of the released course in which each
+    student handed in ``case``'s notebook, with the given timestamp.txt text (None: the
+    case's own file, if it has one)."""
+    return partial(_course_with, released, tmp_path / "course")
+
+
+def _course_with(released: Path, course: Path, case: str,
+                 students: dict[str, str | None]) -> Path:
+    shutil.copytree(released, course)
     for student, timestamp in students.items():
         folder = course / "submitted" / student / EX1
         folder.mkdir(parents=True)
@@ -64,9 +84,9 @@ def dlmath(course: Path, *args: str) -> int:
 
 
 def set_due_date(course: Path, due: str) -> None:
-    """`nbgrader db assignment add ex1 --duedate=...`, as the READMEs run it."""
-    subprocess.run([NBGRADER, "db", "assignment", "add", EX1, f"--duedate={due}"], cwd=course,
-                   check=True, capture_output=True)
+    """What the READMEs' `nbgrader db assignment add ex1 --duedate=...` does, in-process."""
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gradebook:
+        gradebook.update_or_create_assignment(EX1, duedate=parse_utc(due))
 
 
 def grades_csv(course: Path) -> dict[str, dict[str, str]]:
@@ -100,10 +120,11 @@ def written_grade(course: Path, student: str) -> tuple[float | None, bool, str |
         return grade.manual_score, grade.needs_manual_grade, comment.manual_comment
 
 
-def test_deleted_written_answer(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_deleted_written_answer(course_with: CourseWith,
+                                capsys: pytest.CaptureFixture[str]) -> None:
     """README: the 10 autograded points, the written answer restored empty (0), flagged.
     Siblings (other cells deleted, metadata lost, empty notebooks): test_preprocessors.py."""
-    course = course_with(tmp_path, "deleted_written_answer", {"s0000001": None})
+    course = course_with("deleted_written_answer", {"s0000001": None})
     assert dlmath(course, "grade", EX1) == EXIT_ATTENTION  # flagged for review
     out = capsys.readouterr().out
     assert "KeyError" not in out
@@ -116,9 +137,10 @@ def test_deleted_written_answer(tmp_path: Path, capsys: pytest.CaptureFixture[st
     assert written_grade(course, "s0000001")[1] is False  # 0 points, nothing left to grade
 
 
-def test_manual_grade_after_regrade(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_manual_grade_after_regrade(course_with: CourseWith,
+                                    capsys: pytest.CaptureFixture[str]) -> None:
     """README: an unchanged, already graded written answer stays graded after a regrade."""
-    course = course_with(tmp_path, "manual_grade_after_regrade",
+    course = course_with("manual_grade_after_regrade",
                          {"s0000001": None, "s0000002": None})
     assert dlmath(course, "grade", EX1) == EXIT_OK
     subprocess.run([sys.executable, CASES / "manual_grade_after_regrade" / "set_manual_grade.py"],
@@ -157,11 +179,12 @@ def test_manual_grade_after_regrade(tmp_path: Path, capsys: pytest.CaptureFixtur
     assert written_grade(course, "s0000002")[:2] == (None, True)
 
 
-def test_extension_after_grading(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_extension_after_grading(course_with: CourseWith,
+                                 capsys: pytest.CaptureFixture[str]) -> None:
     """README: no penalty once the due date is after the submission; here also a per-student
     extension (`dlmath extend`) and a changed late policy."""
     late = "2026-03-22 10:30:00.000000 UTC"
-    course = course_with(tmp_path, "extension_after_grading",
+    course = course_with("extension_after_grading",
                          {"s0000001": None, "s0000002": late, "s0000003": late})
     set_due_date(course, "2026-03-20 23:59 UTC")
     assert dlmath(course, "grade", EX1) == EXIT_OK
@@ -216,9 +239,9 @@ def test_extension_after_grading(tmp_path: Path, capsys: pytest.CaptureFixture[s
     assert "unknown student 'nobody'" in capsys.readouterr().err
 
 
-def test_an_extension_before_the_student_hands_in(tmp_path: Path) -> None:
+def test_an_extension_before_the_student_hands_in(course_with: CourseWith) -> None:
     """A student with a running extension and no submission yet has no 0 in the export."""
-    course = course_with(tmp_path, "extension_after_grading", {})
+    course = course_with("extension_after_grading", {})
     set_due_date(course, "2026-03-20 23:59 UTC")
     with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gradebook:
         gradebook.add_student("s0000009")
@@ -237,9 +260,10 @@ BAD_TIMES = {  # student -> timestamp.txt (None: the case's own file, free text)
 }
 
 
-def test_bad_timestamp(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_bad_timestamp(course_with: CourseWith,
+                       capsys: pytest.CaptureFixture[str]) -> None:
     """README: graded, with a warning that the time is unreadable (no penalty computed)."""
-    course = course_with(tmp_path, "bad_timestamp", {
+    course = course_with("bad_timestamp", {
         **BAD_TIMES, "s0000006": "2026-03-22 12:30:00 +0200"})
     set_due_date(course, "2026-03-20 23:59 UTC")
     assert dlmath(course, "grade", EX1) == EXIT_ATTENTION
@@ -283,7 +307,8 @@ def test_bad_timestamp(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> No
     assert {canvas_cells(course)[s] for s in BAD_TIMES} == {""}
 
 
-def test_validate_success_hidden_fail(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+def test_validate_success_hidden_fail(tmp_path: Path, course_with: CourseWith,
+                                      monkeypatch: pytest.MonkeyPatch,
                                       capsys: pytest.CaptureFixture[str]) -> None:
     """README: a message that says only the visible checks passed; grading then gives 9/10."""
     copy = prepare_student_copy(REPO, tmp_path / "student")
@@ -299,7 +324,7 @@ def test_validate_success_hidden_fail(tmp_path: Path, monkeypatch: pytest.Monkey
     assert "--LabApp.custom_css=True" in lab_command(copy, ip="127.0.0.1", port=None,
                                                      open_browser=False)
 
-    course = course_with(tmp_path, "validate_success_hidden_fail", {"s0000001": None})
+    course = course_with("validate_success_hidden_fail", {"s0000001": None})
     assert dlmath(course, "grade", EX1) == EXIT_OK
     table = capsys.readouterr().out
     assert next(line for line in table.splitlines() if line.startswith("s0000001")).split()[1] \
@@ -307,9 +332,9 @@ def test_validate_success_hidden_fail(tmp_path: Path, monkeypatch: pytest.Monkey
     assert "test_max_stable_lr                   1  0/1" in table
 
 
-def test_matplotlib_notebook_backend(tmp_path: Path) -> None:
+def test_matplotlib_notebook_backend(course_with: CourseWith) -> None:
     """README: 10/10 and the student's plot visible in feedback, for any backend chosen."""
-    course = course_with(tmp_path, "matplotlib_notebook_backend",
+    course = course_with("matplotlib_notebook_backend",
                          {"notebook": None, "widget": None, "qt": None})
     for student, backend in (("widget", "widget"), ("qt", "qt")):
         path = course / "submitted" / student / EX1 / NOTEBOOK

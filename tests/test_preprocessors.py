@@ -163,20 +163,14 @@ def test_a_file_that_is_no_notebook_is_refused_with_the_fix(
     assert "KeyError" not in result.error and "AttributeError" not in result.error
 
 
-def test_plain_nbgrader_autograde_restores_a_deleted_written_answer(tmp_path: Path) -> None:
+def test_plain_nbgrader_autograde_restores_a_deleted_written_answer(
+        graded: tuple[Path, dict[str, SubmissionResult]]) -> None:
     """nbgrader's own add_missing_cells fails on this notebook with KeyError: 'task_written'."""
-    course = copy_course(REPO, tmp_path / "course")
-    api = open_api(course)
-    assert api.generate_assignment(EX1)["success"]
-    folder = course / "submitted" / "s1" / EX1
-    folder.mkdir(parents=True)
-    nb = reference()
-    delete(WRITTEN)(nb)
-    nbformat.write(nb, folder / NOTEBOOK)
-    outcome = api.autograde(EX1, "s1", create=True)
+    course = graded[0]
+    outcome = open_api(course).autograde(EX1, "deleted_written_answer", force=True)
     assert outcome["success"], outcome["log"]
-    with Gradebook(api.coursedir.db_url) as gradebook:
-        submission = gradebook.find_submission(EX1, "s1")
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gradebook:
+        submission = gradebook.find_submission(EX1, "deleted_written_answer")
         assert (submission.score, submission.needs_manual_grade) == (10, False)
 
 
