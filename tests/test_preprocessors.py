@@ -220,14 +220,20 @@ def test_no_retry_when_nothing_timed_out_or_when_turned_off(
 
 
 def test_a_notebook_that_times_out_twice_is_flagged_with_both_runs(tmp_path: Path) -> None:
-    """The real thing: a cell that never finishes times out in both runs, each in a kernel of
-    its own; the cells after it still run, and the finding says it timed out twice."""
+    """The real thing: a cell, and a test of a function, that never finish time out in both
+    runs, each in a kernel of its own; the cells after them still run, and the findings name
+    both and say it timed out twice."""
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(source) for source in (
-        "x = 20", "while True:\n    pass", "x + 1")])
+        "x = 20", "while True:\n    pass", "x + 1", "def forever():\n    while True:\n"
+        "        pass", "forever()")])
+    nb.cells[-1].metadata["nbgrader"] = {"grade": True, "solution": False, "locked": True,
+                                         "grade_id": "test_forever", "points": 1}
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3"}
     execute = SafeExecute(timeout=3)
     execute.preprocess(nb, {"metadata": {"path": str(tmp_path)}, "dlmath": {"files": {}}})
     found = [(f.kind, f.where) for f in integrity.findings(nb)]
-    assert found == [("timeout", "cell 2"), ("timeout", "notebook")], found
+    assert found == [("timeout", "cell 2"), ("timeout", "test_forever"), ("timeout", "notebook")
+                     ], found
     assert nb.cells[1].outputs[-1].ename == "CellTimeoutError"
     assert nb.cells[2].outputs[0].data["text/plain"] == "21"
+    assert nb.cells[4].outputs[-1].ename == "CellTimeoutError"  # the test cell: 0 points
