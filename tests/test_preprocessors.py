@@ -91,13 +91,15 @@ CASES = {
     "another_assignments_notebook": (another_assignment, None, None, set(),
                                      "holds none of ex1_ill_conditioned_gd's cells"),
 }
-FILES = {  # submissions that are not even notebooks
-    "empty_json_object": (b"{}", "is not a valid notebook"),
-    "json_list": (b"[]", "is not a valid notebook"),
+FILES = {  # submissions that are not even notebooks, and the reason each is refused with
+    "empty_json_object": (b"{}", "is not a valid notebook (Notebook could not be converted from "
+                                 "version 1 to version 2 because it's missing a key: cells)"),
+    "json_list": (b"[]", "is not a valid notebook (its JSON is not a notebook's"),
     "cell_without_metadata": (json.dumps({"cells": [{"cell_type": "code", "source": "x = 1"}],
                                           "metadata": {}, "nbformat": 4,
                                           "nbformat_minor": 5}).encode(),
-                              "is not a valid notebook"),
+                              "is not a valid notebook (The notebook is invalid and is missing "
+                              "an expected key: metadata)"),
 }
 
 
