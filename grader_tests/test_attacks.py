@@ -30,9 +30,9 @@ from dlmath.variants import load_variants, write_submission
 HONEST = ("reference", "gd_ascent_sign", "steps_off_by_one")
 # Smaller limits than the course's keep the corpus fast: the attacks that time out on purpose
 # (three of them) take the timeout, and run once, not twice (test_preprocessors.py tests the
-# retry of a notebook that timed out). 30 s leaves a wide margin for the others on a busy
-# machine: the slowest (a flood of output, a fork bomb meeting the process limit) take 1-2 s
-# on an idle one and up to 9 s on a loaded one, where a 10 s limit failed them.
+# retry of a notebook that timed out). 30 s leaves a margin for the others on a busy machine:
+# the slowest (a flood of output, a fork bomb meeting the process limit) took 10 s and 15 s on
+# this two-core machine under a load average of 8 to 22, where a 10 s limit failed them.
 CORPUS_CONFIG = """
 c.Execute.timeout = 30
 c.SafeExecute.retry_timeouts = False
