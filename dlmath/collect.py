@@ -52,6 +52,7 @@ from traitlets import Enum, Float, Unicode
 from traitlets.config import Config
 
 from dlmath.course import CourseError, load_config, write_atomically
+from dlmath.grading import submission_digest
 from dlmath.roster import LmsIds
 
 # Where Canvas's "<name>[_LATE]_<user id>_" ends and its "<attachment id>_<file>" (or
@@ -268,8 +269,6 @@ class CollectRecord:
 
     def open_students(self, course_root: Path, assignment: str) -> dict[str, str]:
         """Student id -> reason, for the students whose files are still not collected."""
-        from dlmath.grading import submission_digest  # grading imports much; only needed here
-
         return {student: entry["reason"] for student, entry in self.students.items()
                 if submission_digest(course_root, assignment, student) == entry["submitted"]}
 
@@ -362,10 +361,13 @@ class LmsCollector(FileNameCollectorPlugin):
             else:
                 owned.setdefault(f.owner, []).append(f)
         due = self._due_date(coursedir.db_url, assignment)
+        zone = _zone(self.moodle_time_zone) if self.moodle_time_zone else None
+        by_path = {f.path: f for f in files}
         for owner, their_files in owned.items():
             for placement in self._place_student(owner, their_files, released, course_root,
                                                   assignment):
-                placements[placement.path] = self._with_time(placement, their_files, due)
+                placements[placement.path] = self._with_time(
+                    placement, by_path[placement.path].lms, due, zone)
         names = {f.path: f.name for f in files}
         placements = {path: replace(p, name=names[path]) for path, p in placements.items()}
         self._record(course_root, assignment, placements, root)
@@ -495,7 +497,7 @@ class LmsCollector(FileNameCollectorPlugin):
                 candidates.setdefault(notebook, []).append(f)
             else:
                 strays.append(f)
-        if not candidates and len(released) == 1:
+        if not candidates and len(released) == 1 and strays:
             candidates[released[0]], strays = strays, []
         for f in strays:
             out.append(Placement(f.path, owner=owner, note=f"{f.filename!r} is not a notebook "
@@ -525,9 +527,10 @@ class LmsCollector(FileNameCollectorPlugin):
                 f"{latest.filename!r} ({latest.upload_id})")) for f in found if f is not latest)
         return out
 
-    def _with_time(self, p: Placement, files: list[ArchiveFile], due: dt.datetime | None
-                   ) -> Placement:
-        """The placement with its submission time, where the course's settings give one."""
+    def _with_time(self, p: Placement, lms: str, due: dt.datetime | None,
+                   zone: ZoneInfo | None) -> Placement:
+        """The placement with its submission time, where the course's settings give one:
+        Canvas's LATE as ``canvas_late_days`` after ``due``; a Moodle file's time in ``zone``."""
         if p.student_id is None:
             return p
         notes = [p.note] if p.note else []
@@ -543,12 +546,11 @@ class LmsCollector(FileNameCollectorPlugin):
             else:
                 notes.append("LATE in Canvas; the archive holds no submission time, so no late "
                              "penalty is computed here (LmsCollector.canvas_late_days sets one)")
-        elif self.moodle_time_zone and any(f.lms == "moodle" and f.path == p.path
-                                           for f in files):
+        elif zone is not None and lms == "moodle":
             # The extractor set the file's time from its entry's local time, read as this
             # machine's local time; read back the same way, it gets the Moodle server's zone.
             local = dt.datetime.fromtimestamp(os.stat(p.path).st_mtime)
-            timestamp = local.replace(tzinfo=_zone(self.moodle_time_zone)).isoformat(" ")
+            timestamp = local.replace(tzinfo=zone).isoformat(" ")
         return Placement(p.path, p.student_id, p.file_id, timestamp, p.late, "; ".join(notes),
                          p.owner)
 
@@ -564,8 +566,6 @@ class LmsCollector(FileNameCollectorPlugin):
     def _record(self, course_root: Path, assignment: str, placements: dict[str, Placement],
                 root: Path) -> None:
         """Update the assignment's ``CollectRecord`` with what this archive left out."""
-        from dlmath.grading import submission_digest
-
         record = CollectRecord.load(course_root, assignment)
         archive = ", ".join(sorted(p.name for p in root.iterdir())) if root.is_dir() else ""
         placed = {p.student_id for p in placements.values() if p.student_id}

@@ -310,6 +310,15 @@ def test_canvas_re_upload_suffix_and_attachment_id_take_the_latest(
             "'ex1_ill_conditioned_gd-1.ipynb' (99007)") in out
 
 
+def test_a_student_with_no_notebook_at_all(canvas_course: Path) -> None:
+    archive = make_zip(canvas_course.parent / "pdf.zip", [
+        ("doejane_4711_900009_answers.pdf", DOWNLOAD_TIME),
+        (f"obrienaoife_4712_900010_{NOTEBOOK}", DOWNLOAD_TIME)])
+    result = collect_archive(canvas_course, archive, EX1)
+    assert result.added == ["aobrien"] and result.not_collected == ["jdoe"]
+    assert result.rejected[0].note == "not a notebook (answers.pdf)"
+
+
 def test_canvas_upload_order_must_agree_to_pick_one(canvas_course: Path) -> None:
     """A -1 copy with the older attachment id: the orders disagree, so neither is taken."""
     archive = make_zip(canvas_course.parent / "odd.zip", [
