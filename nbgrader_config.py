@@ -84,7 +84,13 @@ c.LatePenaltyPolicy.grace_minutes = 15
 c.LatePenaltyPolicy.max_days = 7
 
 # `nbgrader zip_collect ID` reads Canvas and Moodle "download all submissions" archives as they
-# are (nbgrader's default collector needs an instructor-written regular expression), and keeps
-# each entry's time so that it can serve as the submission time.
+# are (nbgrader's default collector needs an instructor-written regular expression). Whose file is
+# whose comes from what the LMS wrote (Canvas user ids, Moodle folders), never from a student's
+# file name; a student's two notebooks are never guessed between. The archives' entry times are
+# no submission times (Canvas stamps the time it built the zip; Moodle the time it stored each
+# file, in its server's zone), so no timestamp.txt is written from them. Both ways to late
+# penalties from an archive are left off: `c.LmsCollector.canvas_late_days = N` counts work
+# Canvas marks LATE as N days late, `c.LmsCollector.moodle_time_zone = "Europe/Berlin"` takes
+# Moodle's file times in that zone (README, "Grades to your LMS").
 c.ZipCollectApp.extractor_plugin = "dlmath.collect.ArchiveExtractor"
 c.ZipCollectApp.collector_plugin = "dlmath.collect.LmsCollector"

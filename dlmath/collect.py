@@ -613,10 +613,8 @@ def _released_name(f: ArchiveFile, released: list[str]) -> str | None:
 def _latest_upload(found: list[ArchiveFile]) -> ArchiveFile | None:
     """The later upload among Canvas files ``name``, ``name-1``, ``name-2``..., when Canvas's
     attachment ids and re-upload suffixes order them alike; None when they cannot be ordered
-    (another LMS, a browser's " (1)" copy, or the two orders disagree)."""
-    if any(f.lms != "canvas" or f.upload_id is None
-           or BROWSER_COPY.search(os.path.splitext(PurePosixPath(f.filename).name)[0])
-           for f in found):
+    (another LMS, names that are not all Canvas's re-upload names, or the orders disagree)."""
+    if any(f.lms != "canvas" or f.upload_id is None for f in found):
         return None
 
     def suffix(f: ArchiveFile) -> int:

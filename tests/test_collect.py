@@ -310,6 +310,16 @@ def test_canvas_re_upload_suffix_and_attachment_id_take_the_latest(
             "'ex1_ill_conditioned_gd-1.ipynb' (99007)") in out
 
 
+def test_canvas_test_student_by_its_roster_id_whatever_its_name(tmp_path: Path) -> None:
+    """Canvas names the test student in the course's language; the roster gave its id."""
+    course = field_course(tmp_path, CANVAS_ROSTER)
+    archive = make_zip(tmp_path / "t.zip", [(f"studenttestschuler_5199_90099_{NOTEBOOK}",
+                                             DOWNLOAD_TIME)])
+    result = collect_archive(course, archive, EX1)
+    assert not result.rejected and [p.note for p in result.ignored] == [
+        "Canvas's test student (Student View), no student"]
+
+
 def test_a_student_with_no_notebook_at_all(canvas_course: Path) -> None:
     archive = make_zip(canvas_course.parent / "pdf.zip", [
         ("doejane_4711_900009_answers.pdf", DOWNLOAD_TIME),

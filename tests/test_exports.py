@@ -155,13 +155,23 @@ def test_all_final_grades_exit_0_and_remove_a_stale_status_file(
     grade(final, EX1, jane, {"test_a": 6, "test_b": 2, "written": 1})
     shutil.copy(tmp_path / "grades-status.csv", tmp_path / "final" / "grades-status.csv")
     capsys.readouterr()
-    assert main(["--course", str(final), "export", "--to", str(tmp_path / "final" /
-                                                            "grades.csv")]) == EXIT_OK
+    assert main(["--course", str(final), "export", "--format", "canvas", "--to",
+                 str(tmp_path / "final" / "grades.csv")]) == EXIT_OK
     assert not (tmp_path / "final" / "grades-status.csv").exists()
     out, err = capsys.readouterr()
     # ex2: nobody handed anything in; not asked for by name, so it is only mentioned.
     assert out == ("nothing collected or graded yet for ex2_eigenvalue_spectra: left out of "
                    "grades.csv (not a column of zeros)\n") and err == ""
+    rows = (tmp_path / "final" / "grades.csv").read_text(encoding="utf-8").splitlines()
+    assert rows[0].endswith(",Section,Ex1: Ill-conditioned GD (120451)")
+    assert rows[4] == '"Doe, Jane",4711,S2600001,jdoe,MATH 4420 Section 1,9'
+    assert {row.rsplit(",", 1)[1] for row in rows[2:] if "jdoe" not in row} == {"0"}
+    # Asked for by name, it is a problem: exit 1, and still no column of zeros.
+    assert main(["--course", str(final), "export", "--format", "canvas", "--to",
+                 str(tmp_path / "final" / "ex2.csv"), EX2]) == EXIT_ATTENTION
+    assert (tmp_path / "final" / "ex2.csv").read_text(encoding="utf-8").splitlines() == [
+        ",".join(CANVAS_IDENTITY), "Points Possible,,,,"]
+    assert "nothing collected or graded yet for ex2_eigenvalue_spectra" in capsys.readouterr().err
 
 
 def test_an_assignment_with_nothing_collected_is_no_column_of_zeros(
