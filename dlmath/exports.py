@@ -312,12 +312,12 @@ class MoodleExportPlugin(StatusExportPlugin):
         shared = [full_name(students.get(s), s) for s, row in rows.items()
                   if row[key_at] and keys[row[key_at].casefold()] > 1]
         field = MOODLE_USER_FIELDS[self.identify_by]
-        for who, why in ((missing, f"have no {field}"), (shared, f"share an {field}")):
+        for who, why in ((missing, f"no {field}"), (shared, f"an {field} another has too")):
             if who:
                 self.problems.append(
-                    f"left out of {self.destination().name}, as Moodle would stop the whole "
-                    f"import at them: {', '.join(who)} {why} (enter their grades by hand, or map "
-                    "users by the other identifier: --moodle-id email|idnumber)")
+                    f"left out of {self.destination().name}, with {why}: {', '.join(who)}. "
+                    "Moodle would stop the whole import at such a row; enter their grades by "
+                    "hand, or map users by the other identifier (--moodle-id email|idnumber)")
         lines = [php_csv_line(MOODLE_IDENTITY + labels)]
         lines += [php_csv_line(row) for row in rows.values()
                   if row[key_at] and keys[row[key_at].casefold()] == 1]

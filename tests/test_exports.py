@@ -239,8 +239,8 @@ def test_moodle_rows_without_the_identifier_are_named_and_left_out(
     assert main([*args, "--moodle-id", "idnumber"]) == EXIT_ATTENTION
     assert [line.split(",")[2] for line in dest.read_text(encoding="utf-8").splitlines()] == [
         '"ID number"', "S2600001", "S2600003", "S2600004"]
-    assert ("left out of moodle.csv, as Moodle would stop the whole import at them: An Nguyen Van"
-            " (an.nguyenvan) have no ID number") in capsys.readouterr().err
+    assert ("left out of moodle.csv, with no ID number: An Nguyen Van (an.nguyenvan). Moodle "
+            "would stop the whole import at such a row") in capsys.readouterr().err
     assert main(args) == EXIT_OK  # by email address, which everyone has
     assert dest.read_text(encoding="utf-8").splitlines() == [
         '"First name","Last name","ID number",Institution,Department,"Email address",'
