@@ -74,6 +74,15 @@ from dlmath.feedback import HideHiddenTests, ProvisionalNotice  # noqa: E402
 c.GenerateFeedback.preprocessors = [GetGrades, HideHiddenTests, ProvisionalNotice,
                                     CSSHTMLHeaderPreprocessor]
 
+# Student content never runs in the pages nbconvert renders: the formgrader's submission view
+# (the formgrader builds its HTMLExporter from this config), feedback, and `jupyter nbconvert`
+# here. nbconvert inserts markdown's raw HTML and HTML/SVG/JavaScript outputs as they are, so
+# a written answer like <img src=x onerror=...> would run script in the instructor's session.
+# SanitizeNotebook reduces outputs, metadata and attachments to inert data; the markdown
+# filter passes rendered markdown through the same nh3 allow-list (dlmath/safe_html.py).
+c.HTMLExporter.preprocessors = ["dlmath.safe_html.SanitizeNotebook"]
+c.HTMLExporter.filters = {"markdown2html": "dlmath.safe_html.SanitizedMarkdown"}
+
 # Late work: nbgrader's default plugin deducts nothing (or everything). The course deducts 10%
 # of the score per started day late after 15 minutes of grace, and gives 0 after 7 days. It
 # applies when an assignment has a due date (`nbgrader db assignment add ID --duedate=...`)
