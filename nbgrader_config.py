@@ -86,7 +86,8 @@ c.HTMLExporter.filters = {"markdown2html": "dlmath.safe_html.SanitizedMarkdown"}
 # Late work: nbgrader's default plugin deducts nothing (or everything). The course deducts 10%
 # of the score per started day late after 15 minutes of grace, and gives 0 after 7 days. It
 # applies when an assignment has a due date (`nbgrader db assignment add ID --duedate=...`)
-# and a submission has a timestamp.txt (nbgrader collect, or dlmath collect).
+# and a submission has a timestamp.txt (nbgrader collect; from an LMS archive only as set
+# below).
 c.AssignLatePenalties.plugin_class = "dlmath.late_policy.LatePenaltyPolicy"
 c.LatePenaltyPolicy.per_day = 0.1
 c.LatePenaltyPolicy.grace_minutes = 15
