@@ -1,9 +1,11 @@
 """Whether each grade is final: the difference between a 0 and "we do not know yet".
 
 nbgrader's gradebook alone cannot tell a genuine 0 from a submission whose autograding failed,
-a written answer nobody has graded yet, or a late penalty computed for a due date that has
-moved since. This module combines it with ``submitted/`` (and its ``timestamp.txt`` files)
-and with how the last ``dlmath grade`` run of each submission ended (``grading_outcomes``).
+a written answer nobody has graded yet, work the LMS archive held but collecting could not
+place, or a late penalty computed for a due date that has moved since. This module combines it
+with ``submitted/`` (and its ``timestamp.txt`` files), with how the last ``dlmath grade`` run
+of each submission ended (``grading_outcomes``) and with what collecting left out
+(``collect.CollectRecord``).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from pathlib import Path
 from nbgrader.api import Gradebook, MissingEntry
 from traitlets.config import Config
 
+from dlmath.collect import CollectRecord
 from dlmath.grading import (
     PENALTY_OUT_OF_DATE,
     Outcome,
@@ -32,6 +35,7 @@ NOT_GRADED = "not graded yet"
 FAILED = "autograding failed"
 CHANGED = "resubmitted since grading"
 MANUAL_PENDING = "written answer not graded yet"
+NOT_COLLECTED = "not collected"
 PENALTY_STALE = "late penalty out of date"
 TIME_UNREADABLE = "submission time unreadable"
 ASSUMED_ON_TIME = "graded as on time (submission time unreadable)"
@@ -98,19 +102,35 @@ def grade_entries(gradebook: Gradebook, course_root: Path,
     for assignment in sorted(gradebook.assignments, key=lambda a: a.name):
         if wanted_a is not None and assignment.name not in wanted_a:
             continue
+        left_out = _left_out(course_root, assignment.name)
         for student in student_ids:
             if wanted_s is not None and student not in wanted_s:
                 continue
             entries.append(_entry(gradebook, course_root, assignment.name,
                                   float(assignment.max_score), student,
                                   (assignment.name, student) in submitted,
-                                  outcomes.get((assignment.name, student)), config))
+                                  outcomes.get((assignment.name, student)), left_out,
+                                  config))
     return entries
+
+
+@dataclass(frozen=True)
+class _LeftOut:
+    """What collecting ``assignment`` left out and nobody has resolved yet."""
+
+    students: dict[str, str]  # student -> why their file was not collected
+    unplaced: list[str]       # files of the archive no student was found for
+
+
+def _left_out(course_root: Path, assignment: str) -> _LeftOut:
+    record = CollectRecord.load(course_root, assignment)
+    return _LeftOut(record.open_students(course_root, assignment),
+                    record.open_unplaced(course_root, assignment))
 
 
 def _entry(gradebook: Gradebook, course_root: Path, assignment: str, max_score: float,
            student: str, has_folder: bool, outcome: Outcome | None,
-           config: Config) -> GradeEntry:
+           left_out: _LeftOut, config: Config) -> GradeEntry:
     base = {"assignment": assignment, "student": student, "max_score": max_score}
     try:
         row = gradebook.find_submission(assignment, student)
@@ -125,17 +145,27 @@ def _entry(gradebook: Gradebook, course_root: Path, assignment: str, max_score: 
     # A gradebook row that was never graded: `dlmath extend` made it for the extension.
     graded = row is not None and (outcome is not None or (
         course_root / "autograded" / student / assignment).is_dir())
+    scored = {} if not graded else {
+        "raw_score": float(row.score),
+        "late_penalty": float(row.late_submission_penalty or 0.0),
+        "timestamp": str(row.timestamp or "")}
+    if student in left_out.students:
+        # The LMS has work of this student that is not in submitted/ (any score is older).
+        return GradeEntry(status=NOT_COLLECTED, detail=left_out.students[student], **base,
+                          **scored)
     if not graded:
         if has_folder:
             return GradeEntry(status=NOT_GRADED, detail="in submitted/, not autograded yet",
                               **base)
+        if left_out.unplaced:
+            return GradeEntry(status=NOT_COLLECTED, detail=(
+                f"nothing collected, and {len(left_out.unplaced)} file(s) of the LMS archive "
+                "could not be placed, one may be this student's: "
+                + ", ".join(left_out.unplaced)), **base)
         running = row is not None and row.extension is not None and \
             row.duedate > datetime.now(UTC).replace(tzinfo=None)
         return GradeEntry(status=EXTENDED if running else NO_SUBMISSION,
                           detail="; ".join(notes), **base)
-    scored = {"raw_score": float(row.score),
-              "late_penalty": float(row.late_submission_penalty or 0.0),
-              "timestamp": str(row.timestamp or "")}
     if (has_folder and outcome is not None
             and outcome.digest != submission_digest(course_root, assignment, student)):
         return GradeEntry(status=CHANGED, detail="submitted/ changed after the last grading",
