@@ -61,8 +61,8 @@ def message(what: str, *, detail: str = "", input: str = "", expected: Any = Non
     lines = [f"Check failed: {what}"]
     for label, text in (("problem", detail), ("input", input), ("expected", expected_text),
                         ("got", got_text), ("hint", hint)):
-        if text:
-            lines.append(f"  {label + ':':<9} {text}")
+        if text:  # a value over several lines (a matrix) stays aligned under its first line
+            lines.append(f"  {label + ':':<9} " + text.replace("\n", "\n" + " " * 12))
     return "\n".join(lines)
 
 

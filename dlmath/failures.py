@@ -16,7 +16,7 @@ import ast
 import inspect
 import re
 from collections.abc import Callable
-from types import FrameType
+from types import FrameType, TracebackType
 from typing import Any
 
 import numpy as np
@@ -98,20 +98,14 @@ def clean_traceback(text: str) -> str:
     return _PATH.sub(short, text)
 
 
-def _test_frames(error: BaseException, filename: str) -> list[tuple[FrameType, int]]:
-    """(frame, instruction offset) of each traceback frame running the test cell, outermost
-    first."""
-    return [(frame, lasti) for frame, lasti in
-            ((tb.tb_frame, tb.tb_lasti) for tb in _walk(error.__traceback__))
-            if frame.f_code.co_filename == filename]
-
-
-def _walk(tb: Any) -> list[Any]:
-    frames = []
+def _test_frames(error: BaseException, filename: str) -> list[TracebackType]:
+    """The traceback entries of the frames running the test cell, outermost first."""
+    entries, tb = [], error.__traceback__
     while tb is not None:
-        frames.append(tb)
+        if tb.tb_frame.f_code.co_filename == filename:
+            entries.append(tb)
         tb = tb.tb_next
-    return frames
+    return entries
 
 
 def _position(frame: FrameType, lasti: int) -> tuple[int, int, int, int] | None:
@@ -183,14 +177,15 @@ def explain(error: BaseException, source: str, filename: str,
 
 def _explain(error: BaseException, source: str, filename: str,
              is_student: Callable[[Any], bool]) -> CheckFailed | None:
-    frames = _test_frames(error, filename)
-    if not frames:
+    entries = _test_frames(error, filename)
+    if not entries:
         return None
     tree = ast.parse(source)
     hidden = hidden_lines(source)
-    in_hidden = any(frame.f_lineno in hidden for frame, _ in frames)
-    for frame, lasti in reversed(frames):
-        position = _position(frame, lasti)
+    in_hidden = any(entry.tb_lineno in hidden for entry in entries)
+    for entry in reversed(entries):
+        frame = entry.tb_frame
+        position = _position(frame, entry.tb_lasti)
         found = _check_call(tree, position, frame) if position else None
         if found:
             break

@@ -41,7 +41,8 @@ def test_every_triage_entry_is_a_current_mutant(mutants: dict[str, list[Mutant]]
             f"{entry.id} is no longer a mutant (the reference changed?): re-run "
             "benchmarks/mutation_score.py and update grader_tests/mutation_triage.toml")
         assert current[entry.id].change == entry.change, (
-            f"{entry.id} now changes {current[entry.id].change!r}, not {entry.change!r}: re-triage it")
+            f"{entry.id} now changes {current[entry.id].change!r}, not {entry.change!r}: "
+            "re-triage it")
 
 
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)

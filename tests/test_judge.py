@@ -205,7 +205,8 @@ PLOTTERS = ("import matplotlib.pyplot as plt\n"
             "    ax.legend()\n    ax.plot([0, 1], [2, 3], label='line')\n    return ax\n")
 PLOT_TEST = ("from dlmath.axes import check_legend, check_line_data, given_axes\n"
              "ax = given_axes()\n"
-             "check_line_data('the line', {name}(ax=ax), 'line', [[0, 2], [1, 3]], rtol=0, atol=0)\n"
+             "check_line_data('the line', {name}(ax=ax), 'line', [[0, 2], [1, 3]],\n"
+             "                rtol=0, atol=0)\n"
              "check_legend('the legend', ax, ['line'])")
 
 
@@ -234,7 +235,8 @@ EXPLAINED_TEST = ("from dlmath.checks import check_close\n"
                   "            rtol=1e-12, atol=0, hint='negative entries are allowed.')\n"
                   "### BEGIN HIDDEN TESTS\n"
                   "secret = np.array([[3.0, -0.25], [-0.25, 1.0]])\n"
-                  "check_close('max_stable_lr of a hidden 2x2 matrix', max_stable_lr(secret), 0.5,\n"
+                  "check_close('max_stable_lr of a hidden 2x2 matrix', max_stable_lr(secret),\n"
+                  "            0.5,\n"
                   "            rtol=1e-12, atol=0, hint='only the eigenvalues count.')\n"
                   "### END HIDDEN TESTS\n")
 
@@ -264,14 +266,16 @@ def test_a_hidden_input_is_described_not_shown(monkeypatch) -> None:
     text = "\n".join(output.traceback)
     assert "Check failed: max_stable_lr of a hidden 2x2 matrix" in text
     assert "input:    max_stable_lr(...) on a hidden input: a float64 array of shape (2, 2)" in text
-    assert "0.25" not in text and "secret" not in text and "hint:     only the eigenvalues count." in text
+    assert "0.25" not in text and "secret" not in text
+    assert "hint:     only the eigenvalues count." in text
 
 
 def test_an_error_of_the_test_on_a_returned_value_names_the_check(monkeypatch) -> None:
     judge = Judge(InProcessKernel(student("def table():\n    return {'f1': 1}"), monkeypatch),
                   GIVEN)
     source = ("from dlmath.checks import check_integer\n"
-              "check_integer('the iterations of f2', table()['f2'], 1503, hint='one row per function.')")
+              "check_integer('the iterations of f2', table()['f2'], 1503,\n"
+              "              hint='one row per function.')")
     [output] = judge.run_test(source, "test_table")
     assert output.ename == "CheckFailed"
     assert output.evalue.splitlines() == [
