@@ -74,17 +74,33 @@ from dlmath.feedback import HideHiddenTests, ProvisionalNotice  # noqa: E402
 c.GenerateFeedback.preprocessors = [GetGrades, HideHiddenTests, ProvisionalNotice,
                                     CSSHTMLHeaderPreprocessor]
 
+# Student content never runs in the pages nbconvert renders: the formgrader's submission view
+# (the formgrader builds its HTMLExporter from this config), feedback, and `jupyter nbconvert`
+# here. nbconvert inserts markdown's raw HTML and HTML/SVG/JavaScript outputs as they are, so
+# a written answer like <img src=x onerror=...> would run script in the instructor's session.
+# SanitizeNotebook reduces outputs, metadata and attachments to inert data; the markdown
+# filter passes rendered markdown through the same nh3 allow-list (dlmath/safe_html.py).
+c.HTMLExporter.preprocessors = ["dlmath.safe_html.SanitizeNotebook"]
+c.HTMLExporter.filters = {"markdown2html": "dlmath.safe_html.SanitizedMarkdown"}
+
 # Late work: nbgrader's default plugin deducts nothing (or everything). The course deducts 10%
 # of the score per started day late after 15 minutes of grace, and gives 0 after 7 days. It
 # applies when an assignment has a due date (`nbgrader db assignment add ID --duedate=...`)
-# and a submission has a timestamp.txt (nbgrader collect, or dlmath collect).
+# and a submission has a timestamp.txt (nbgrader collect; from an LMS archive only as set
+# below).
 c.AssignLatePenalties.plugin_class = "dlmath.late_policy.LatePenaltyPolicy"
 c.LatePenaltyPolicy.per_day = 0.1
 c.LatePenaltyPolicy.grace_minutes = 15
 c.LatePenaltyPolicy.max_days = 7
 
 # `nbgrader zip_collect ID` reads Canvas and Moodle "download all submissions" archives as they
-# are (nbgrader's default collector needs an instructor-written regular expression), and keeps
-# each entry's time so that it can serve as the submission time.
+# are (nbgrader's default collector needs an instructor-written regular expression). Whose file is
+# whose comes from what the LMS wrote (Canvas user ids, Moodle folders), never from a student's
+# file name; a student's two notebooks are never guessed between. The archives' entry times are
+# no submission times (Canvas stamps the time it built the zip; Moodle the time it stored each
+# file, in its server's zone), so no timestamp.txt is written from them. Both ways to late
+# penalties from an archive are left off: `c.LmsCollector.canvas_late_days = N` counts work
+# Canvas marks LATE as N days late, `c.LmsCollector.moodle_time_zone = "Europe/Berlin"` takes
+# Moodle's file times in that zone (README, "Grades to your LMS").
 c.ZipCollectApp.extractor_plugin = "dlmath.collect.ArchiveExtractor"
 c.ZipCollectApp.collector_plugin = "dlmath.collect.LmsCollector"

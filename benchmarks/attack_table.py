@@ -25,7 +25,7 @@ import nbformat
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "grader_tests"))
 
-from attacks import ASSIGNMENT, ATTACKS, NOTEBOOK, submission  # noqa: E402
+from attacks import ASSIGNMENT, ATTACKS, NOTEBOOK, write_submission_of  # noqa: E402
 from test_attacks import hidden_test_lines  # noqa: E402
 
 from dlmath.course import copy_course, open_api  # noqa: E402
@@ -44,13 +44,9 @@ c.OverwriteCells.add_missing_cells = True
 def build(course: Path, names: list[str], marker: str, port: int) -> None:
     """Write the submissions of the attacks called ``names``."""
     for attack in ATTACKS:
-        if attack.name not in names:
-            continue
-        folder = course / "submitted" / attack.name / ASSIGNMENT
-        folder.mkdir(parents=True)
-        for name, data in submission(attack, REPO / "grader_tests" / "variants", course,
-                                     marker, port).items():
-            (folder / name).write_bytes(data)
+        if attack.name in names:
+            write_submission_of(attack, REPO / "grader_tests" / "variants", course, marker,
+                                port)
 
 
 def plain_scores(course: Path) -> dict[str, float | None]:

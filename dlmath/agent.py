@@ -14,6 +14,7 @@ agent can only make the student's own answers look wrong.
 from __future__ import annotations
 
 import base64
+import hashlib
 import sys
 import traceback
 import types
@@ -23,6 +24,11 @@ from typing import Any
 from dlmath import wire
 
 REPLY_MIME = "application/x-dlmath-reply+json"
+# The version of the protocol this agent speaks: a digest of its code and of the wire format.
+# The judge compares it with its own, so a kernel running another version of the course
+# package is reported as the grading environment's fault, not taken for tampering.
+FINGERPRINT = hashlib.sha256(Path(__file__).read_bytes()
+                             + Path(wire.__file__).read_bytes()).hexdigest()[:16]
 
 # Axes created for the judge's Axes arguments during the current call, by token.
 _fresh_axes: dict[str, Any] = {}
@@ -153,7 +159,7 @@ def _serve(request: dict[str, Any]) -> dict[str, Any]:
         return _call(request)
     if operation == "install":
         _install(request["files"])
-        return {"status": "ok"}
+        return {"status": "ok", "fingerprint": FINGERPRINT, "path": str(Path(__file__).parent)}
     if operation == "audit":
         return {"status": "ok", "findings": audit()}
     raise ValueError(f"unknown operation {operation!r}")

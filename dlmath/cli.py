@@ -47,6 +47,8 @@ def cmd_grade(args: argparse.Namespace) -> int:
     assignments = _assignments(args.course, args.assignments)
     if args.workers is not None and args.workers < 1:
         raise CourseError(f"--workers must be at least 1, got {args.workers}")
+    if args.no_sandbox:
+        api.config.SandboxedKernelManager.bubblewrap = False
     results = grade(api, args.course, assignments, students=args.student or None,
                     force=args.force, workers=args.workers, scheduler=args.scheduler,
                     progress=Progress())
@@ -142,6 +144,12 @@ def build_parser() -> argparse.ArgumentParser:
     grade_parser.add_argument("--scheduler", metavar="tcp://HOST:PORT", default=None,
                               help="execute notebooks on the workers of this Dask scheduler "
                                    "instead of local processes")
+    grade_parser.add_argument("--no-sandbox", action="store_true",
+                              help="run student code without bubblewrap, where it cannot work "
+                                   "(resource limits only: student code can read the grading "
+                                   "user's files and use the network); without this flag, "
+                                   "grading refuses to start when bubblewrap does not work. "
+                                   "The integrity report lists every submission graded so")
 
     add_lms_commands(add)
 

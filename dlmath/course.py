@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import sys
 import uuid
@@ -18,6 +19,21 @@ CONFIG_FILE = "nbgrader_config.py"
 
 class CourseError(Exception):
     """A problem with the course directory that the user can fix; the message says how."""
+
+
+# Student ids as LMSs write them (logins, SIS ids, e-mail addresses). Anything else in a
+# folder name of submitted/ (quotes, angle brackets, spaces, slashes) would reach file paths
+# and the formgrader's pages, so it is refused.
+STUDENT_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@+-]{0,99}")
+
+
+def check_student_id(student: str) -> None:
+    """Raise CourseError, naming the folder and the fix, if ``student`` is no valid id."""
+    if not STUDENT_ID.fullmatch(student):
+        raise CourseError(
+            f"submitted/{student!r} is not a student id this course accepts (letters, digits "
+            "and . _ @ + -, at most 100): rename the folder to the student's id (dlmath collect "
+            "and nbgrader collect name folders so)")
 
 
 def repository_root() -> Path:

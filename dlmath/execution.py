@@ -169,7 +169,9 @@ class _KernelPool:
 
     def _start(self, kernel_name: str, config: Config, arguments: list[str],
                preload: list[str]) -> SandboxedKernelManager:
-        zygote = self._zygote(preload)
+        # A zygote is a bubblewrap sandbox: not for an instructor who opted out of bubblewrap.
+        wanted = config.get("SandboxedKernelManager", {}).get("bubblewrap", True)
+        zygote = self._zygote(preload) if wanted else None
         if zygote is not None:
             manager = ZygoteKernelManager(zygote, kernel_name=kernel_name, config=config)
             try:

@@ -1,8 +1,10 @@
 """Whether each grade is final: the difference between a 0 and "we do not know yet".
 
-nbgrader's gradebook alone cannot tell a genuine 0 from a submission whose autograding failed
-or a written answer nobody has graded yet. This module combines it with ``submitted/`` and
-with how the last ``dlmath grade`` run of each submission ended (``grading_outcomes``).
+nbgrader's gradebook alone cannot tell a genuine 0 from a submission whose autograding failed,
+a written answer nobody has graded yet, or work the LMS archive held but collecting could not
+place. This module combines it with ``submitted/``, with how the last ``dlmath grade`` run of
+each submission ended (``grading_outcomes``) and with what collecting left out
+(``collect.CollectRecord``).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from pathlib import Path
 
 from nbgrader.api import Gradebook, MissingEntry
 
+from dlmath.collect import CollectRecord
 from dlmath.grading import Outcome, grading_outcomes, submission_digest
 
 GRADED = "graded"
@@ -21,6 +24,7 @@ NOT_GRADED = "not graded yet"
 FAILED = "autograding failed"
 CHANGED = "resubmitted since grading"
 MANUAL_PENDING = "written answer not graded yet"
+NOT_COLLECTED = "not collected"
 
 # A grade with one of these statuses is what the student gets; any other is not known yet.
 FINAL = (GRADED, NO_SUBMISSION)
@@ -79,18 +83,34 @@ def grade_entries(gradebook: Gradebook, course_root: Path,
     for assignment in sorted(gradebook.assignments, key=lambda a: a.name):
         if wanted_a is not None and assignment.name not in wanted_a:
             continue
+        left_out = _left_out(course_root, assignment.name)
         for student in student_ids:
             if wanted_s is not None and student not in wanted_s:
                 continue
             entries.append(_entry(gradebook, course_root, assignment.name,
                                   float(assignment.max_score), student,
                                   (assignment.name, student) in submitted,
-                                  outcomes.get((assignment.name, student))))
+                                  outcomes.get((assignment.name, student)), left_out))
     return entries
 
 
+@dataclass(frozen=True)
+class _LeftOut:
+    """What collecting ``assignment`` left out and nobody has resolved yet."""
+
+    students: dict[str, str]  # student -> why their file was not collected
+    unplaced: list[str]       # files of the archive no student was found for
+
+
+def _left_out(course_root: Path, assignment: str) -> _LeftOut:
+    record = CollectRecord.load(course_root, assignment)
+    return _LeftOut(record.open_students(course_root, assignment),
+                    record.open_unplaced(course_root, assignment))
+
+
 def _entry(gradebook: Gradebook, course_root: Path, assignment: str, max_score: float,
-           student: str, has_folder: bool, outcome: Outcome | None) -> GradeEntry:
+           student: str, has_folder: bool, outcome: Outcome | None,
+           left_out: _LeftOut) -> GradeEntry:
     base = {"assignment": assignment, "student": student, "max_score": max_score}
     try:
         submission = gradebook.find_submission(assignment, student)
@@ -99,14 +119,24 @@ def _entry(gradebook: Gradebook, course_root: Path, assignment: str, max_score: 
     if outcome is not None and not outcome.ok:
         error = (outcome.error.strip().splitlines() or ["unknown error"])[-1]
         return GradeEntry(status=FAILED, detail=error, **base)
+    scored = {} if submission is None else {
+        "raw_score": float(submission.score),
+        "late_penalty": float(submission.late_submission_penalty or 0.0),
+        "timestamp": str(submission.timestamp or "")}
+    if student in left_out.students:
+        # The LMS has work of this student that is not in submitted/ (any score is older).
+        return GradeEntry(status=NOT_COLLECTED, detail=left_out.students[student], **base,
+                          **scored)
     if submission is None:
         if has_folder:
             return GradeEntry(status=NOT_GRADED, detail="in submitted/, not autograded yet",
                               **base)
+        if left_out.unplaced:
+            return GradeEntry(status=NOT_COLLECTED, detail=(
+                f"nothing collected, and {len(left_out.unplaced)} file(s) of the LMS archive "
+                "could not be placed, one may be this student's: "
+                + ", ".join(left_out.unplaced)), **base)
         return GradeEntry(status=NO_SUBMISSION, **base)
-    scored = {"raw_score": float(submission.score),
-              "late_penalty": float(submission.late_submission_penalty or 0.0),
-              "timestamp": str(submission.timestamp or "")}
     if (has_folder and outcome is not None
             and outcome.digest != submission_digest(course_root, assignment, student)):
         return GradeEntry(status=CHANGED, detail="submitted/ changed after the last grading",

@@ -2,9 +2,10 @@
 
 The pipeline, per submission:
 
-1. here: check the submission folder (a renamed notebook is graded from a staged copy; an
-   unreadable one gets a clear outcome), run nbgrader's sanitize preprocessors as the course
-   configures them (restore locked cells, ``RepairCells``) and compute the execution key;
+1. here: check the submission folder (a renamed notebook is graded from a copy staged for
+   this run alone; an unreadable one gets a clear outcome), run nbgrader's sanitize
+   preprocessors as the course configures them (restore locked cells, ``RepairCells``) and
+   compute the execution key;
 2. on a worker (local process pool, or Dask): execute it safely (``execution.execute_job``:
    sandboxed kernel for student cells, judge for test cells);
 3. here, one submission at a time, so one process writes the gradebook: ``api.autograde``
@@ -21,11 +22,13 @@ from __future__ import annotations
 import concurrent.futures as cf
 import copy
 import hashlib
+import importlib.util
 import json
 import logging
 import multiprocessing
 import os
 import shutil
+import uuid
 import warnings
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -45,7 +48,7 @@ from traitlets.config import Config
 from traitlets.utils.importstring import import_item
 
 from dlmath import integrity
-from dlmath.course import write_atomically
+from dlmath.course import CourseError, check_student_id, write_atomically
 from dlmath.execution import (
     ExecutionJob,
     ExecutionResult,
@@ -56,6 +59,7 @@ from dlmath.execution import (
 from dlmath.integrity import Finding
 from dlmath.preprocessors import CachedExecute, SafeExecute, execute_settings
 from dlmath.progress import Progress
+from dlmath.sandbox import check_sandbox
 
 STAGING = Path(".dlmath") / "staging"
 
@@ -137,14 +141,21 @@ def check_submission(course_root: Path, assignment: str, student: str
                      ) -> tuple[Path, list[Finding]]:
     """The notebook to grade for this submission, and findings about its folder.
 
-    A notebook saved under another name (``ex1 (1).ipynb``, say) is graded from a staged copy
-    under the right name, so ``submitted/`` is never modified. Raises SubmissionProblem for a
-    folder without a notebook or a notebook that is not valid JSON.
+    A notebook saved under another name (``ex1 (1).ipynb``, say) is the one to grade when it
+    is the only one (``grade`` stages a copy under the right name, so ``submitted/`` is never
+    modified). Only reads. Raises SubmissionProblem for a folder without a notebook or a
+    notebook that is not valid JSON.
     """
+    try:
+        check_student_id(student)
+    except CourseError as error:
+        raise SubmissionProblem(str(error)) from error
     folder = submission_folder(course_root, assignment, student)
     expected = folder / f"{assignment}.ipynb"
     others = sorted(p.name for p in folder.glob("*.ipynb") if p != expected)
-    findings = []
+    findings = [Finding("submission", "folder", f"{entry.name} has the name of the module "
+                                                f"{entry.stem} (it shadows it in the kernel)")
+                for entry in sorted(folder.iterdir()) if _shadows_a_module(entry)]
     notebook = expected
     if not expected.is_file():
         if len(others) != 1:
@@ -164,12 +175,18 @@ def check_submission(course_root: Path, assignment: str, student: str
         raise SubmissionProblem(f"{notebook.name} is not a valid notebook ({error}); ask the "
                                 "student to download it again from JupyterLab and resubmit"
                                 ) from error
-    if notebook != expected:
-        staged = course_root / STAGING / student / assignment
-        shutil.rmtree(staged, ignore_errors=True)
-        shutil.copytree(folder, staged, ignore=shutil.ignore_patterns("*.ipynb"))
-        shutil.copy2(notebook, staged / expected.name)
     return notebook, findings
+
+
+def _shadows_a_module(entry: Path) -> bool:
+    """Whether a file or folder of a submission is named like an importable module."""
+    stem = entry.stem if entry.suffix == ".py" else entry.name
+    if entry.suffix not in (".py", "") or not stem.isidentifier():
+        return False
+    try:
+        return importlib.util.find_spec(stem) is not None
+    except (ImportError, ValueError):
+        return False
 
 
 class GradingState:
@@ -319,7 +336,10 @@ def grade(api: NbGraderAPI, course_root: Path, assignments: Iterable[str], *,
     read back) unless ``force``. Notebooks execute on ``workers`` local processes (default:
     one per core), or on the Dask cluster at ``scheduler``. A submission that cannot be
     graded is reported with ``ok=False`` and the error; grading goes on with the others.
+    Raises SandboxUnavailable (before anything runs) when bubblewrap does not work here and
+    the configuration does not opt out of it.
     """
+    check_sandbox(api.config)  # before any work: no student code runs outside the sandbox
     wanted = set(students) if students is not None else None
     submissions = [(a, s) for a in assignments for s in submitted_students(course_root, a)
                    if wanted is None or s in wanted]
@@ -334,15 +354,19 @@ def grade(api: NbGraderAPI, course_root: Path, assignments: Iterable[str], *,
             todo.append(sub)
     progress = progress or Progress(enabled=False)
     progress.start(len(todo))
-    autograde = _Autograder(api, state)
-    with open_executor(workers or default_workers(), scheduler) as executor:
+    # Renamed notebooks are staged in a folder of this run's own, so no copy left by an
+    # interrupted run can ever be graded in place of a submission (older runs' are removed).
+    shutil.rmtree(course_root / STAGING, ignore_errors=True)
+    autograde = _Autograder(api, state, course_root / STAGING / uuid.uuid4().hex)
+    with open_executor(workers or default_workers(), scheduler) as executor, autograde:
         pending: dict[cf.Future, tuple[str, str]] = {}
         ready: list[tuple[tuple[str, str], ExecutionResult | None]] = []
-        folder_findings: dict[tuple[str, str], list[Finding]] = {}
+        checked: dict[tuple[str, str], tuple[Path, list[Finding]]] = {}
         for sub in todo:
             state.forget(*sub)
             try:
-                notebook, folder_findings[sub] = check_submission(course_root, *sub)
+                checked[sub] = check_submission(course_root, *sub)
+                notebook = checked[sub][0]
                 job = prepare_job(api, course_root, *sub, notebook)
             except Exception as error:  # noqa: BLE001 - reported per submission, run goes on
                 message = str(error) if isinstance(error, SubmissionProblem) else \
@@ -360,7 +384,7 @@ def grade(api: NbGraderAPI, course_root: Path, assignments: Iterable[str], *,
                 pending[future] = sub
         for sub, execution in _completed(ready, pending, state):
             progress.step(" ".join(sub))
-            results[sub] = autograde(*sub, execution, folder_findings.get(sub, []))
+            results[sub] = autograde(*sub, execution, *checked[sub])
             state.record(results[sub], digests[sub])
     progress.finish()
     return [results[sub] for sub in submissions]
@@ -394,12 +418,24 @@ def _completed(ready: list[tuple[tuple[str, str], ExecutionResult | None]],
 
 
 class _Autograder:
-    """nbgrader's autograde with ``CachedExecute`` reading the workers' executed notebooks."""
+    """nbgrader's autograde with ``CachedExecute`` reading the workers' executed notebooks.
 
-    def __init__(self, api: NbGraderAPI, state: GradingState) -> None:
+    A context manager: ``staging`` (this run's folder for renamed notebooks) is removed at
+    the end.
+    """
+
+    def __init__(self, api: NbGraderAPI, state: GradingState, staging: Path) -> None:
         self.course_root = Path(api.coursedir.root)
+        self.staging = staging
         self.api = self._caching_api(api, state, None)
-        self.staged_api = self._caching_api(api, state, str(STAGING))
+        self.staged_api = self._caching_api(api, state,
+                                            str(staging.relative_to(self.course_root)))
+
+    def __enter__(self) -> _Autograder:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        shutil.rmtree(self.staging, ignore_errors=True)
 
     @staticmethod
     def _caching_api(api: NbGraderAPI, state: GradingState,
@@ -416,17 +452,24 @@ class _Autograder:
         return NbGraderAPI(coursedir=coursedir, config=config)
 
     def __call__(self, assignment: str, student: str, execution: ExecutionResult | None,
-                 findings: list[Finding]) -> SubmissionResult:
-        staged = (self.course_root / STAGING / student / assignment).is_dir()
-        api = self.staged_api if staged else self.api
-        with warnings.catch_warnings():
-            # nbgrader 0.9.6 triggers SQLAlchemy 2 "not in session" warnings on every new
-            # submission; they are harmless (the rows are added explicitly) and only noise.
-            warnings.filterwarnings("ignore", message="Object of type <Submitted",
-                                    category=SAWarning)
-            outcome = api.autograde(assignment, student, force=True, create=True)
-        if staged:
-            shutil.rmtree(self.course_root / STAGING / student / assignment, ignore_errors=True)
+                 notebook: Path, findings: list[Finding]) -> SubmissionResult:
+        """Autograde ``notebook`` (the submission's, as ``check_submission`` chose it)."""
+        expected = f"{assignment}.ipynb"
+        staged = self.staging / student / assignment if notebook.name != expected else None
+        if staged is not None:
+            shutil.copytree(notebook.parent, staged, ignore=shutil.ignore_patterns("*.ipynb"))
+            shutil.copy2(notebook, staged / expected)
+        api = self.staged_api if staged is not None else self.api
+        try:
+            with warnings.catch_warnings():
+                # nbgrader 0.9.6 triggers SQLAlchemy 2 "not in session" warnings on every new
+                # submission; they are harmless (the rows are added explicitly) and only noise.
+                warnings.filterwarnings("ignore", message="Object of type <Submitted",
+                                        category=SAWarning)
+                outcome = api.autograde(assignment, student, force=True, create=True)
+        finally:
+            if staged is not None:
+                shutil.rmtree(staged, ignore_errors=True)
         if not outcome["success"]:
             log = (outcome.get("log") or "") + (outcome.get("error") or "")
             return SubmissionResult(assignment, student, ok=False, error=_last_error(log),

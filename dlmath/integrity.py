@@ -15,8 +15,8 @@ from dataclasses import asdict, dataclass
 from nbformat import NotebookNode
 
 # Kinds of findings, in the order the report lists them.
-KINDS = ("tampering", "suspicious code", "crash", "timeout", "limit", "processes", "output",
-         "submission")
+KINDS = ("sandbox", "tampering", "suspicious code", "crash", "timeout", "limit", "processes",
+         "output", "submission")
 
 
 @dataclass(frozen=True)

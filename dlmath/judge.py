@@ -18,9 +18,11 @@ import ast
 import base64
 import builtins
 import contextlib
+import inspect
 import io
 import sys
 import time
+import types
 import warnings
 from collections.abc import Callable
 from typing import Any, Protocol
@@ -48,8 +50,16 @@ class StudentKernelDied(StudentCodeError):
     """The student's kernel died while running their code."""
 
 
-class StudentExit(StudentCodeError):
-    """The student's code raised SystemExit or KeyboardInterrupt."""
+class StudentControlFlow(StudentCodeError):
+    """The student's code raised an exception that steers control flow (SystemExit,
+    KeyboardInterrupt, StopIteration, GeneratorExit, ...). Rebuilt as itself in the judge, it
+    would end the grader, or a ``map`` or ``for`` loop of a test, early; as this, it fails the
+    check that called the student's code."""
+
+
+class StudentReplyError(StudentCodeError):
+    """What the student's kernel sent back is not well-formed plain data (a forged or
+    oversized reply, an integer no float can hold, ...)."""
 
 
 class GraderError(RuntimeError):
@@ -73,6 +83,9 @@ _KNOWN_EXCEPTIONS: dict[str, type[BaseException]] = {
     if isinstance(cls, type) and issubclass(cls, Exception)
 }
 _KNOWN_EXCEPTIONS["numpy.linalg.LinAlgError"] = np.linalg.LinAlgError
+# Raised by the student's code, these would act on the judge's own control flow.
+_CONTROL_FLOW = {f"builtins.{cls.__name__}" for cls in (
+    SystemExit, KeyboardInterrupt, GeneratorExit, StopIteration, StopAsyncIteration)}
 _student_exception_classes: dict[tuple[str, type], type[BaseException]] = {}
 
 
@@ -82,10 +95,12 @@ def rebuild_exception(data: dict[str, Any]) -> BaseException:
     Its class is the student's (a subclass named like it, if the student defined one) of the
     nearest known base class, so ``except ValueError`` catches a student's subclass of it.
     """
-    names = [n for n in data.get("types", []) if isinstance(n, str)][:64]
+    types = data.get("types")
+    names = [n for n in types if isinstance(n, str)][:64] if isinstance(types, list) else []
     message = str(data.get("message", ""))
-    if any(n in ("builtins.SystemExit", "builtins.KeyboardInterrupt") for n in names[:1]):
-        error: BaseException = StudentExit(f"{names[0].split('.')[-1]}: {message}")
+    if _CONTROL_FLOW & set(names):
+        error: BaseException = StudentControlFlow(
+            f"your code raised {names[0].split('.')[-1][:100]}: {message}")
     else:
         base = next((_KNOWN_EXCEPTIONS[n] for n in names if n in _KNOWN_EXCEPTIONS), Exception)
         own = names[0] if names else "builtins.Exception"
@@ -143,8 +158,39 @@ def draw_axes(ax: Any, description: dict[str, Any]) -> None:
             ax.legend(handles=[Line2D([], [], label=str(text)) for text in legend[:100]])
 
 
+TEST_MODULE = "__dlmath_test__"  # the judge's namespace for test cells, as a module name
+
+
+def _bare_code(code: types.CodeType) -> types.CodeType:
+    """``code`` without docstrings, file name or line numbers (here and in the code it nests).
+
+    A function of a test cell that goes to the student's kernel (a lambda a test passes, the
+    helpers it calls) needs its code, not the hidden test's text or where in the cell it sat.
+    """
+    consts = tuple(_bare_code(c) if isinstance(c, types.CodeType) else c
+                   for c in code.co_consts)
+    # A function's docstring is its first constant (None when it has none); comprehensions
+    # and lambdas (named <...>) have no docstring, and class bodies are no functions.
+    if code.co_flags & inspect.CO_NEWLOCALS and not code.co_name.startswith("<") \
+            and consts and isinstance(consts[0], str):
+        consts = (None, *consts[1:])
+    return code.replace(co_consts=consts, co_filename="<test>", co_firstlineno=1)
+
+
+def _bare_function(function: types.FunctionType) -> types.FunctionType:
+    """A copy of ``function`` with :func:`_bare_code`, and no docstring, annotations or
+    attributes."""
+    bare = types.FunctionType(_bare_code(function.__code__), function.__globals__,
+                              function.__name__, function.__defaults__, function.__closure__)
+    bare.__kwdefaults__ = function.__kwdefaults__
+    bare.__qualname__ = function.__qualname__
+    return bare
+
+
 class _Call:
-    """One call into the student's kernel: the judge's Axes arguments travel as tokens."""
+    """One call into the student's kernel: the judge's Axes arguments travel as tokens, and
+    functions of the test cells as :func:`_bare_function` (cloudpickle sends only the globals
+    a function uses)."""
 
     def __init__(self) -> None:
         self.axes: dict[str, Any] = {}
@@ -161,6 +207,8 @@ class _Call:
                     token = f"axes-{id(obj)}"
                     call.axes[token] = obj
                     return agent.fresh_axes, (token,)
+                if isinstance(obj, types.FunctionType) and obj.__module__ == TEST_MODULE:
+                    return super().reducer_override(_bare_function(obj))
                 return super().reducer_override(obj)
 
         buffer = io.BytesIO()
@@ -191,11 +239,13 @@ class _Call:
 def _apply_in_place(target: Any, new: Any) -> None:
     """Make the judge's argument ``target`` show what the student's call did to its copy."""
     if isinstance(target, np.ndarray) and isinstance(new, np.ndarray):
-        if target.shape == new.shape:
+        try:
+            if target.shape != new.shape:
+                raise ValueError("resized")
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 target[...] = new.astype(target.dtype, copy=False)
-        else:  # the student resized it: mark every entry as changed
+        except (TypeError, ValueError):  # resized, or no longer numbers: mark it all changed
             target[...] = np.nan if target.dtype.kind in "fc" else target + 1
     elif isinstance(target, list) and isinstance(new, list):
         target[:] = new
@@ -210,6 +260,15 @@ def _apply_in_place(target: Any, new: Any) -> None:
                 isinstance(new, torch.Tensor) and target.shape == new.shape:
             with torch.no_grad():
                 target.copy_(new)
+
+
+def _field(reply: dict[str, Any], name: str, kind: type, default: Any = None) -> Any:
+    """``reply[name]``, which must be of type ``kind`` (or absent, if a default is given)."""
+    value = reply.get(name, default)
+    if not isinstance(value, kind):
+        raise StudentReplyError(f"your kernel sent the grader a reply it could not read "
+                                f"({name} is {type(value).__name__}, not {kind.__name__})")
+    return value
 
 
 class StudentFunction:
@@ -254,8 +313,7 @@ class Judge:
                  timeout: float = 60.0) -> None:
         self.channel = channel
         self.timeout = timeout
-        self.namespace: dict[str, Any] = {"__name__": "__dlmath_test__",
-                                          "__builtins__": builtins}
+        self.namespace: dict[str, Any] = {"__name__": TEST_MODULE, "__builtins__": builtins}
         # Names the judge's own code defines; every other name is the student's.
         self.own: set[str] = set()
         self._deadline = float("inf")
@@ -291,9 +349,15 @@ class Judge:
             raise StudentTimeout(f"your code did not finish within the {self.timeout:g} s "
                                  "this test cell may take")
         reply_text = self.channel.request(agent.request_code(call.pickle(request)), remaining)
-        reply = wire.loads(reply_text, call.decode_extra)
+        try:
+            reply = wire.loads(reply_text, call.decode_extra)
+        except wire.WireError as error:
+            raise StudentReplyError(f"the grader could not read what your code returned: "
+                                    f"{error}. Return plain values: numbers, strings, lists, "
+                                    "dicts, NumPy arrays, tensors, or the Axes you drew on"
+                                    ) from error
         if not isinstance(reply, dict) or reply.get("status") not in ("ok", "raised", "failed"):
-            raise wire.WireError("malformed reply")
+            raise StudentReplyError("your kernel sent the grader a reply it could not read")
         if reply["status"] == "failed":
             error = reply.get("error")
             raise StudentCodeError("the grader could not run your code: "
@@ -311,8 +375,8 @@ class Judge:
                 raise StudentCodeError(repr(error))
             error.student_call = (name, args, kwargs)  # type: ignore[attr-defined]
             raise error
-        changed = reply.get("changed", {})
-        if isinstance(changed, dict):
+        changed = _field(reply, "changed", dict, default={})
+        if changed:
             for key, new in changed.items():
                 position = int(key) if isinstance(key, str) and key.isdigit() else None
                 if position is not None and position < len(args):
@@ -326,9 +390,10 @@ class Judge:
         wanted = sorted(names)
         if not wanted:
             return
-        kinds = self._request({"op": "kinds", "names": wanted}).get("kinds", {})
+        kinds = _field(self._request({"op": "kinds", "names": wanted}), "kinds", dict)
         values = [n for n in wanted if kinds.get(n) == "value"]
-        fetched = self._request({"op": "get", "names": values}).get("values", {}) if values else {}
+        fetched = _field(self._request({"op": "get", "names": values}), "values", dict) \
+            if values else {}
         for name in wanted:
             self.namespace.pop(name, None)
             if kinds.get(name) == "callable":
@@ -385,15 +450,31 @@ class Judge:
 
 
 def send_files(channel: KernelChannel, files: dict[str, bytes], timeout: float) -> None:
-    """Copy the assignment's files into the working folder of the student's kernel.
+    """Copy the assignment's files into the working folder of the student's kernel, and check
+    that the kernel's agent speaks this judge's protocol (the same ``dlmath``).
 
-    Done before any student code runs, so a failure here is the grader's problem.
+    Done before any student code runs, so every failure here is the grading environment's
+    (GraderError), never the student's.
     """
+    from pathlib import Path
+
     request = base64.b64encode(cloudpickle.dumps({"op": "install", "files": files}))
-    reply = wire.loads(channel.request(agent.request_code(request.decode("ascii")), timeout),
-                       lambda data: data if data["$"] == "exception" else NotImplemented)
+    try:
+        reply = wire.loads(channel.request(agent.request_code(request.decode("ascii")), timeout),
+                           lambda data: data if data["$"] == "exception" else NotImplemented)
+    except (StudentCodeError, wire.WireError) as error:
+        raise GraderError(
+            f"the kernel did not run the grader's agent ({error}); the Python environment "
+            "that runs kernels must have the course package (dlmath): run bin/setup, and "
+            "see the kernel's log") from error
     if not isinstance(reply, dict) or reply.get("status") != "ok":
         raise GraderError(f"could not copy the assignment's files into the kernel: {reply!r}")
+    if reply.get("fingerprint") != agent.FINGERPRINT:
+        raise GraderError(
+            f"the kernel runs another version of the course package (dlmath at "
+            f"{reply.get('path')!r}) than the grader ({str(Path(agent.__file__).parent)!r}): "
+            "grade with the environment installed from this course folder (bin/setup), or "
+            "reinstall it. No student is at fault")
 
 
 def error_output(error: BaseException) -> NotebookNode:

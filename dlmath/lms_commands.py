@@ -17,10 +17,10 @@ from nbgrader.api import Gradebook
 
 from dlmath.collect import collect_archive
 from dlmath.course import CourseError, assignment_ids, check_assignment, open_api
-from dlmath.exports import EXPORTERS
+from dlmath.exports import EXPORTERS, MOODLE_USER_FIELDS, points
 from dlmath.item_analysis import terminal_summary, write_report
 from dlmath.progress import Progress
-from dlmath.roster import import_roster, read_roster
+from dlmath.roster import MOODLE_ASSIGNMENT, import_roster, read_roster
 
 EXIT_OK, EXIT_ATTENTION = 0, 1
 DEFAULT_REPORT = Path("item_analysis.html")
@@ -46,16 +46,32 @@ def cmd_roster_import(args: argparse.Namespace) -> int:
     lms = {"canvas": "Canvas", "moodle": "Moodle"}[roster.lms]
     print(f"{args.file.name} ({lms}): {len(summary.created)} students added, "
           f"{len(summary.updated)} updated, {len(summary.unchanged)} unchanged.")
-    for assignment, column in sorted(summary.matched.items()):
-        suffix = f" ({column.lms_id})" if column.lms_id else ""
-        print(f"  {assignment} <- {column.title}{suffix}")
-    missing = [a for a in assignment_ids(args.course) if a not in summary.matched]
+    columns = summary.columns
+    for assignment, column in sorted(columns.matched.items()):
+        views = [k for k in column.kinds if k != "Real"]
+        real = (f" (Real; also exported as {', '.join(views)})"
+                if views and "Real" in column.kinds else "")
+        print(f"  {assignment} <- {column.label}{real}")
+        if assignment in columns.passed_over:
+            print(f"    (the {MOODLE_ASSIGNMENT.lower()}, chosen over "
+                  + ", ".join(c.label for c in columns.passed_over[assignment])
+                  + f"; --assignment-map {assignment}=TITLE picks another)")
+    missing = [a for a in assignment_ids(args.course) if a not in columns.matched]
     if roster.columns and missing:
         print(f"  no {lms} column for: {', '.join(missing)} (title matching will be used; "
               "--assignment-map ID=TITLE sets one)")
-    if summary.unmatched:
+    if columns.unmatched:
         print(f"  {lms} columns that are no course assignment: "
-              + ", ".join(repr(c.title) for c in summary.unmatched))
+              + ", ".join(repr(c.label) for c in columns.unmatched))
+    for assignment, (lms_points, max_score) in sorted(summary.points_differ.items()):
+        print(f"  {assignment} is worth {points(lms_points)} points in Canvas and "
+              f"{points(max_score)} here: Canvas exports scale scores by "
+              f"{points(lms_points)}/{points(max_score)}")
+    for test_id in roster.test_student_ids:
+        print(f"  Canvas's test student (Student View, Canvas id {test_id}) is no student: "
+              "not imported")
+    for line in roster.notes + summary.kept_ids:
+        print(f"  {line}")
     for line in summary.skipped:
         _err(f"SKIPPED {line}")
     return EXIT_ATTENTION if summary.skipped else EXIT_OK
@@ -68,19 +84,29 @@ def cmd_collect(args: argparse.Namespace) -> int:
     if not args.zip.is_file():
         raise CourseError(f"{args.zip}: no such file")
     result = collect_archive(args.course, args.zip, args.assignment, lms=args.lms,
-                             replace=args.replace)
+                             replace=args.replace, canvas_late_days=args.canvas_late_days,
+                             moodle_time_zone=args.moodle_time_zone)
     print(f"{args.zip.name} -> submitted/<student>/{result.assignment}/: "
           f"{len(result.added)} added, {len(result.unchanged)} unchanged, "
           f"{len(result.replaced)} replaced, {len(result.conflicts)} left alone.")
     for note in result.notes:
         print(f"  {note}")
+    for ignored in result.ignored:
+        print(f"  skipped {ignored.name}: {ignored.note}")
     if result.replaced:
         print(f"  the replaced submissions were moved to {result.backup}")
     for student in result.conflicts:
-        _err(f"NOT REPLACED: submitted/{student}/{result.assignment} differs from the archive's;"
-             " kept as it is (--replace keeps a copy and takes the archive's)")
+        _err(f"NOT REPLACED: submitted/{student}/{result.assignment} "
+             f"({result.names.get(student, student)}) differs from the archive's; kept as it "
+             "is (--replace keeps a copy and takes the archive's)")
     for rejected in result.rejected:
-        _err(f"NOT COLLECTED: {Path(rejected.path).name}: {rejected.note}")
+        owner = f", {result.names.get(rejected.owner, rejected.owner)}" if rejected.owner else ""
+        _err(f"NOT COLLECTED: {rejected.name}{owner}: {rejected.note}")
+    if result.not_collected:
+        _err("Nothing collected for " + ", ".join(result.names.get(s, s)
+                                                  for s in result.not_collected)
+             + ": exports leave their grade out ('not collected') until a file is in "
+             f"submitted/<student>/{result.assignment}/.")
     return EXIT_ATTENTION if result.needs_attention else EXIT_OK
 
 
@@ -106,34 +132,39 @@ def cmd_feedback(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    """Export the grades for an LMS (or as nbgrader's CSV) and say which are not final."""
+    """Export the grades for an LMS (or as nbgrader's CSV) and say, by name, what is not final
+    or was left out."""
     exporter_class = EXPORTERS[args.format]
     for assignment in args.assignments:
         check_assignment(args.course, assignment)
     dest = args.to or Path(exporter_class.default_name)
     logging.getLogger("traitlets").setLevel(logging.ERROR)  # the summary below says it all
     api = open_api(args.course)
+    options = {"identify_by": args.moodle_id} if args.format == "moodle" else {}
     exporter = exporter_class(to=str(dest), course_root=str(args.course),
                               include_provisional=args.include_provisional,
-                              assignment=args.assignments, config=api.config)
+                              assignment=args.assignments, config=api.config, **options)
     with Gradebook(api.coursedir.db_url) as gradebook:
         exporter.export(gradebook)
+        names = {s.id: " ".join(filter(None, [s.first_name, s.last_name])) or s.id
+                 for s in gradebook.students}
+    for line in exporter.notices:
+        print(line)
+    for line in exporter.problems:
+        _err(line)
     pending = [e for e in exporter.entries if not e.final]
-    unknown = getattr(exporter, "without_lms_id", [])
-    if unknown:
-        _err(f"No Canvas assignment id for {', '.join(unknown)}: Canvas matches these columns "
-             "by exact title or creates new assignments (`dlmath roster import` with a Canvas "
-             "gradebook export records the ids).")
-    if not pending:
-        return EXIT_ATTENTION if unknown else EXIT_OK
-    counts = Counter(e.status for e in pending)
-    what = "provisional scores written" if args.include_provisional else (
-        "left blank" if args.format == "canvas" else
-        "written as -" if args.format == "moodle" else "marked in the status column")
-    _err(f"{len(pending)} of {len(exporter.entries)} grades are not final ({what}): "
-         + ", ".join(f"{n} {s}" for s, n in sorted(counts.items())))
-    _err(f"Details: {exporter.status_path()}")
-    return EXIT_ATTENTION
+    if pending:
+        counts = Counter(e.status for e in pending)
+        what = "provisional scores written" if args.include_provisional else (
+            "left blank" if args.format == "canvas" else
+            "written as -" if args.format == "moodle" else "marked in the status column")
+        _err(f"{len(pending)} of {len(exporter.entries)} grades are not final ({what}): "
+             + ", ".join(f"{n} {s}" for s, n in sorted(counts.items())))
+        for e in pending:
+            _err(f"  {names.get(e.student, e.student)} ({e.student}), {e.assignment}: {e.status}"
+                 + (f" ({e.detail})" if e.detail else ""))
+        _err(f"Details: {exporter.status_path()}")
+    return EXIT_ATTENTION if pending or exporter.problems else EXIT_OK
 
 
 def cmd_report(args: argparse.Namespace) -> int:
@@ -183,6 +214,15 @@ def add_lms_commands(add: Callable[..., argparse.ArgumentParser]) -> None:
                          help="assignment id (default: the one the notebooks are named after)")
     collect.add_argument("--lms", choices=["auto", "canvas", "moodle"], default="auto",
                          help="which LMS named the files (default: recognised per file)")
+    collect.add_argument("--canvas-late-days", type=float, metavar="DAYS", default=None,
+                         help="count work Canvas marks LATE as DAYS days late, so the course's "
+                              "late policy deducts for it (default: LmsCollector."
+                              "canvas_late_days in nbgrader_config.py, 0: no penalty)")
+    collect.add_argument("--moodle-time-zone", metavar="ZONE", default=None,
+                         help="take Moodle's file times (when each file was stored) as "
+                              "submission times, in the Moodle server's time zone ZONE, e.g. "
+                              "Europe/Berlin (default: LmsCollector.moodle_time_zone, empty: "
+                              "no submission times)")
     collect.add_argument("--replace", action="store_true",
                          help="take the archive's version of a submission that differs from "
                               "the one in submitted/ (the old one is moved to "
@@ -209,6 +249,10 @@ def add_lms_commands(add: Callable[..., argparse.ArgumentParser]) -> None:
     export.add_argument("--to", type=Path, default=None,
                         help="output file (default: canvas_grades.csv, moodle_grades.csv or "
                              "grades.csv)")
+    export.add_argument("--moodle-id", choices=sorted(MOODLE_USER_FIELDS), default="email",
+                        help="the column you will map users by in Moodle's import: email "
+                             "(default, 'Email address') or idnumber ('ID number'); students "
+                             "without it are left out of the file and listed")
     export.add_argument("--include-provisional", action="store_true",
                         help="write provisional scores (e.g. written answer not graded yet) "
                              "as numbers instead of leaving them out; still listed as such")

@@ -34,9 +34,10 @@ from nbgrader.preprocessors.overwritecells import OverwriteCells
 from traitlets import Integer, List, Type, Unicode
 
 from dlmath import agent, integrity
+from dlmath.course import check_student_id
 from dlmath.integrity import Finding
 from dlmath.judge import Judge, StudentCodeError, StudentKernelDied, StudentTimeout, send_files
-from dlmath.sandbox import SandboxedKernelManager, log_missing_protection
+from dlmath.sandbox import SandboxedKernelManager, unsandboxed_detail
 
 
 def is_test_cell(cell: NotebookNode) -> bool:
@@ -84,6 +85,7 @@ class RepairCells(NbGraderPreprocessor):
                    ) -> tuple[NotebookNode, ResourcesDict]:
         """Repair ``nb`` against the gradebook's record of the assignment."""
         info = resources["nbgrader"]
+        check_student_id(info["student"])
         with Gradebook(info["db_url"]) as gradebook:
             notebook = gradebook.find_notebook(info["notebook"], info["assignment"])
             sources = {c.name: (c.cell_type, bool(c.locked), c.source, c.checksum)
@@ -278,8 +280,6 @@ class SafeExecute(Execute):
         NotebookClient.__init__(self, nb, km)
         self.reset_execution_trackers()
         self._check_assign_resources(resources)
-        if km is None:
-            log_missing_protection(self.log)
         self.extra_arguments = self.kernel_arguments()
         nb.metadata.setdefault("dlmath", {})[integrity.EXECUTION] = []
         self._scan_answers(nb)
@@ -290,6 +290,8 @@ class SafeExecute(Execute):
         started = time.monotonic()
         try:
             with self.setup_kernel():
+                if not getattr(self.km, "sandboxed", True):
+                    self._found("sandbox", "kernel", unsandboxed_detail())
                 info = self.wait_for_reply(self.kc.kernel_info())
                 if info is not None:
                     nb.metadata["language_info"] = info["content"]["language_info"]

@@ -72,17 +72,27 @@ def cell_table(results: Sequence[SubmissionResult]) -> str:
 def integrity_table(results: Sequence[SubmissionResult]) -> str:
     """One row per finding of every flagged submission, most serious kinds first.
 
-    Empty when nothing was flagged.
+    Submissions graded without the sandbox are said once, above the table. Empty when nothing
+    was flagged.
     """
     from dlmath.integrity import KINDS
 
+    unsandboxed = [f for r in results for f in r.findings if f.kind == "sandbox"]
     rows = [[r.student, r.assignment, f.kind, f.where, f.detail]
-            for r in results for f in r.findings]
+            for r in results for f in r.findings if f.kind != "sandbox"]
     rows.sort(key=lambda row: (KINDS.index(row[2]) if row[2] in KINDS else len(KINDS),
                                row[0], row[1]))
-    if not rows:
-        return ""
-    flagged = len({(r.student, r.assignment) for r in results if r.findings})
-    return (f"Integrity report: {flagged} submission{'s' if flagged != 1 else ''} flagged for "
-            f"review (scores are not affected by these findings)\n"
-            + format_table(["student", "assignment", "finding", "where", "detail"], rows))
+    parts = []
+    if unsandboxed:
+        count = len({(r.student, r.assignment) for r in results
+                     if any(f.kind == "sandbox" for f in r.findings)})
+        parts.append(f"WITHOUT SANDBOX: {count} submission{'s' if count != 1 else ''}: "
+                     f"{unsandboxed[0].detail}.")
+    if rows:
+        flagged = len({(r.student, r.assignment) for r in results
+                       if any(f.kind != "sandbox" for f in r.findings)})
+        parts.append(f"Integrity report: {flagged} submission{'s' if flagged != 1 else ''} "
+                     "flagged for review (scores are not affected by these findings)\n"
+                     + format_table(["student", "assignment", "finding", "where", "detail"],
+                                    rows))
+    return "\n".join(parts)

@@ -11,15 +11,18 @@ unprivileged user id of its own, so the process limit counts only its processes.
 The kernel talks to the grader over Unix sockets inside the sandbox, reached from outside
 through ``/proc/<pid>/root`` (so nothing the sandbox can write is shared with the host).
 
-Without bubblewrap (``bwrap``) grading still works: the kernel runs with the same resource
-limits in a private temporary folder, and :func:`sandbox_status` says what is missing.
+Grading fails closed: without a working bubblewrap (``bwrap``) no kernel starts
+(:class:`SandboxUnavailable`, whose message says how to install it). An instructor who cannot
+have it opts out explicitly (``dlmath grade --no-sandbox``, or
+``c.SandboxedKernelManager.bubblewrap = False``): kernels then run with the same resource
+limits in a private temporary folder, and every notebook graded so carries a "sandbox"
+finding for the integrity report.
 """
 
 from __future__ import annotations
 
 import functools
 import json
-import logging
 import os
 import random
 import shutil
@@ -33,6 +36,9 @@ from typing import Any
 
 from jupyter_client.manager import AsyncKernelManager
 from traitlets import Bool, Integer, Unicode
+from traitlets.config import Config
+
+from dlmath.course import CourseError
 
 # Where things are inside the sandbox.
 INSIDE_WORK = "/tmp/work"
@@ -91,12 +97,12 @@ class SandboxStatus:
 
 
 @functools.cache
-def sandbox_status() -> SandboxStatus:
+def sandbox_status(bwrap: str = "bwrap") -> SandboxStatus:
     """Check once per process that ``bwrap`` exists and can create the sandbox's namespaces."""
-    bwrap = shutil.which("bwrap")
-    if bwrap is None:
-        return SandboxStatus(False, "bubblewrap (bwrap) is not installed")
-    probe = [bwrap, "--unshare-all", "--die-with-parent", "--ro-bind", "/", "/", "--proc",
+    found = shutil.which(bwrap)
+    if found is None:
+        return SandboxStatus(False, f"bubblewrap ({bwrap}) is not installed")
+    probe = [found, "--unshare-all", "--die-with-parent", "--ro-bind", "/", "/", "--proc",
              "/proc", "--dev", "/dev", "true"]
     if os.getuid() != 0:
         probe.insert(1, "--unshare-user")
@@ -106,15 +112,50 @@ def sandbox_status() -> SandboxStatus:
         return SandboxStatus(False, f"bubblewrap does not run here ({error})")
     if result.returncode != 0:
         return SandboxStatus(False, "bubblewrap cannot create namespaces here "
-                                    f"({result.stderr.strip() or result.returncode})")
-    return SandboxStatus(True, f"bubblewrap at {bwrap}")
+                                    f"({result.stderr.strip() or result.returncode}); in a "
+                                    "container, allow user namespaces (sysctl "
+                                    "kernel.unprivileged_userns_clone=1, or run the container "
+                                    "with a seccomp profile that permits them)")
+    return SandboxStatus(True, f"bubblewrap at {found}")
+
+
+class SandboxUnavailable(CourseError):
+    """Student code would run outside the bubblewrap sandbox, and nobody opted out."""
+
+
+OPT_OUT = ("`dlmath grade --no-sandbox`, or c.SandboxedKernelManager.bubblewrap = False in "
+           "nbgrader_config.py")
+
+
+def check_sandbox(config: Config) -> bool:
+    """Whether kernels configured by ``config`` run in bubblewrap (False: opted out).
+
+    Raises SandboxUnavailable when bubblewrap is wanted (the default) but does not work here.
+    """
+    settings = config.get("SandboxedKernelManager", {})
+    if not settings.get("bubblewrap", True):
+        return False
+    require_bubblewrap(settings.get("bwrap", "bwrap"))
+    return True
+
+
+def require_bubblewrap(bwrap: str = "bwrap") -> None:
+    """Raise SandboxUnavailable, saying how to install bubblewrap or opt out, unless ``bwrap``
+    works here."""
+    status = sandbox_status(bwrap)
+    if not status.available:
+        raise SandboxUnavailable(
+            f"{status.detail}. Grading runs student code only inside the bubblewrap sandbox: "
+            "install it (Debian/Ubuntu: sudo apt-get install bubblewrap; Fedora: sudo dnf "
+            "install bubblewrap; or bin/setup), or, on a machine where it cannot work, opt "
+            f"out explicitly with {OPT_OUT} (student code can then read the grading user's "
+            "files and use the network; the integrity report says so).")
 
 
 MISSING_WITHOUT_SANDBOX = (
-    "student code runs without bubblewrap: it keeps the resource limits (memory, CPU time, "
-    "file size, open files{processes}) and a private working folder, but it can read any "
-    "file the grading user{user} can read and it can use the network. Install bubblewrap "
-    "(Debian/Ubuntu: apt-get install bubblewrap) for full isolation."
+    "student code ran without bubblewrap (opted out with {opt_out}): it kept the resource "
+    "limits (memory, CPU time, file size, open files{processes}) and a private working folder, "
+    "but it could read any file the grading user{user} can read and use the network"
 )
 
 
@@ -183,9 +224,18 @@ def _system_binds() -> list[str]:
 
 def base_environment() -> dict[str, str]:
     """What every sandboxed process's environment holds: this Python first on the path,
-    inline plots, one thread per kernel."""
+    inline plots, one thread per kernel, and this process's ``dlmath`` first on the module
+    path.
+
+    The kernel's agent must be the judge's own version: an environment installed from another
+    checkout (editable) would otherwise give kernels that checkout's ``dlmath``, which the
+    sandbox does not even show.
+    """
+    import dlmath
+
     return {"PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin", "LANG": "C.UTF-8",
-            "MPLBACKEND": "module://matplotlib_inline.backend_inline", **SINGLE_THREADED}
+            "MPLBACKEND": "module://matplotlib_inline.backend_inline",
+            "PYTHONPATH": str(Path(dlmath.__file__).resolve().parent.parent), **SINGLE_THREADED}
 
 
 def bubblewrap_command(bwrap: str, environment: dict[str, str], *, options: list[str],
@@ -223,18 +273,17 @@ class SandboxedKernelManager(AsyncKernelManager):
     disk_limit = Integer(256 * 2**20, help="Size of the kernel's private /tmp, its working "
                          "folder included (bytes).").tag(config=True)
     open_files_limit = Integer(256, help="Files a kernel may have open.").tag(config=True)
-    bubblewrap = Bool(True, help="Use bubblewrap where it works. False keeps only the resource "
-                      "limits (to measure what the sandbox costs, or to debug).").tag(config=True)
-    require_sandbox = Bool(False, help="Refuse to start a kernel without bubblewrap instead "
-                           "of running it with resource limits only.").tag(config=True)
+    bubblewrap = Bool(True, help="Run kernels in bubblewrap; without it no kernel starts. "
+                      "False opts out (resource limits only): for machines where bubblewrap "
+                      "cannot work, or to measure what it costs. Every notebook graded so is "
+                      "reported.").tag(config=True)
     bwrap = Unicode("bwrap", help="The bubblewrap executable.").tag(config=True)
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.sandboxed = self.bubblewrap and sandbox_status().available
-        if not self.sandboxed and self.require_sandbox:
-            raise RuntimeError(f"{sandbox_status().detail}, and require_sandbox is set: "
-                               "install bubblewrap or unset require_sandbox.")
+        if self.bubblewrap:
+            require_bubblewrap(self.bwrap)
+        self.sandboxed = self.bubblewrap
         self._host_folder = tempfile.mkdtemp(prefix="dlmath-kernel-")
         # Without bubblewrap, a kernel running as its own user must pass through to its folder.
         os.chmod(self._host_folder, 0o700 if self.sandboxed else 0o711)
@@ -456,14 +505,12 @@ def _running(process: Any) -> bool:
         return False
 
 
-def log_missing_protection(log: logging.Logger) -> None:
-    """Warn once, clearly, when kernels run without bubblewrap."""
-    status = sandbox_status()
-    if not status.available:
-        root = os.getuid() == 0 and _python_usable_by_others()
-        log.warning("%s. %s", status.detail, MISSING_WITHOUT_SANDBOX.format(
-            processes=", processes" if root else "",
-            user=" (here a user id of its own, so only world-readable files)" if root else ""))
+def unsandboxed_detail() -> str:
+    """What a kernel without bubblewrap could do, for the integrity report."""
+    root = os.getuid() == 0 and _python_usable_by_others()
+    return MISSING_WITHOUT_SANDBOX.format(
+        opt_out=OPT_OUT, processes=", processes" if root else "",
+        user=" (here a user id of its own, so only world-readable files)" if root else "")
 
 
 class ZygoteKernelManager(SandboxedKernelManager):

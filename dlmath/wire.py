@@ -5,8 +5,9 @@ every non-JSON value is a tagged object (``{"$": "nd", ...}`` for an array, ...)
 :func:`decode` rebuilds them from scratch as plain built-in, NumPy or torch values: nothing
 of the student's objects (no class, no method, no pickle) ever reaches the judge, so a value
 whose ``__eq__`` lies arrives as the plain data it claims to be, or as an :class:`Opaque`
-placeholder that no check accepts. :func:`decode` also bounds depth and size, and rejects
-anything malformed with :class:`WireError`.
+placeholder that no check accepts. :func:`loads` bounds depth, bytes and item count (so
+memory), turns integers too large for any float into placeholders, and rejects anything
+malformed, whatever the fault inside, with :class:`WireError`.
 
 What goes *to* the kernel (the judge's arguments, lambdas defined in tests) is trusted and
 travels as a cloudpickle; see ``judge.py``.
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import base64
 import json
+import math
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -24,6 +26,12 @@ from typing import Any
 import numpy as np
 
 MAX_DEPTH = 64
+# What one reply may hold. An exercise's largest honest value (a 1000 x 1000 float64 matrix) is
+# 8 MiB; item counts apply to lists, dicts and the like (arrays travel as bytes).
+MAX_BYTES = 64 * 2**20
+MAX_ITEMS = 1_000_000
+# Integers with more digits than this exceed every float (1.8e308): no check can use them.
+MAX_INT_DIGITS = 310
 # dtypes an array may have on the wire: booleans and numbers, nothing that could hold objects.
 _NUMERIC_KINDS = "biufc"
 
@@ -165,16 +173,33 @@ def dumps(value: Any, extra: Callable[[Any], dict[str, Any] | None] | None = Non
 
 @dataclass
 class Limits:
-    """How much data one decoded value may hold."""
+    """How much data one decoded value may hold, in bytes and in items."""
 
-    max_bytes: int = 512 * 2**20
+    max_bytes: int = MAX_BYTES
+    max_items: int = MAX_ITEMS
     used: int = 0
+    items: int = 0
 
-    def spend(self, nbytes: int) -> None:
-        """Count ``nbytes`` against the budget; fail when it is exceeded."""
+    def spend(self, nbytes: int, items: int = 0) -> None:
+        """Count ``nbytes`` and ``items`` against the budget; fail when it is exceeded."""
         self.used += nbytes
+        self.items += items
         if self.used > self.max_bytes:
             raise WireError(f"the value is larger than {self.max_bytes // 2**20} MiB")
+        if self.items > self.max_items:
+            raise WireError(f"the value holds more than {self.max_items:,} items")
+
+
+@dataclass(frozen=True)
+class _BigInteger:
+    """An integer of the JSON text too large to use, by its number of digits."""
+
+    digits: int
+
+
+def _parse_int(text: str) -> int | _BigInteger:
+    digits = len(text.lstrip("-"))
+    return _BigInteger(digits) if digits > MAX_INT_DIGITS else int(text)
 
 
 def _field(obj: dict, name: str, kind: type | tuple[type, ...]) -> Any:
@@ -184,16 +209,19 @@ def _field(obj: dict, name: str, kind: type | tuple[type, ...]) -> Any:
 
 
 def _decode_array(obj: dict, limits: Limits) -> np.ndarray:
-    dtype = np.dtype(_field(obj, "dtype", str))
+    try:
+        dtype = np.dtype(_field(obj, "dtype", str))
+    except TypeError as error:
+        raise WireError(f"unknown dtype {obj.get('dtype')!r}") from error
     if dtype.kind not in _NUMERIC_KINDS or dtype.hasobject:
         raise WireError(f"arrays of dtype {dtype} are not plain data")
     shape = tuple(_field(obj, "shape", list))
-    if not all(type(n) is int and n >= 0 for n in shape):
+    if len(shape) > 32 or not all(type(n) is int and n >= 0 for n in shape):
         raise WireError("malformed array shape")
     data = base64.b64decode(_field(obj, "data", str), validate=True)
     limits.spend(len(data))
-    expected = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
-    if len(data) != expected:
+    # Exact integer arithmetic: a product that overflowed int64 could match a short buffer.
+    if len(data) != math.prod(shape) * dtype.itemsize:
         raise WireError("array data does not match its shape")
     return np.frombuffer(data, dtype=dtype).reshape(shape).copy()
 
@@ -209,7 +237,7 @@ def _decode_rng(obj: dict) -> np.random.Generator:
     bit_generator = bit_generators[name]()
     try:
         bit_generator.state = state
-    except (TypeError, ValueError, KeyError) as error:
+    except (TypeError, ValueError, KeyError, OverflowError) as error:
         raise WireError(f"malformed generator state ({error})") from error
     return np.random.Generator(bit_generator)
 
@@ -224,8 +252,11 @@ def decode(data: Any, extra: Callable[[dict], Any] | None = None,
     limits = limits or Limits()
     if depth > MAX_DEPTH + 2:
         raise WireError("the value is nested too deeply")
+    limits.spend(0, items=1)
     if data is None or type(data) in (bool, int, float):
         return data
+    if type(data) is _BigInteger:
+        return Opaque("int", f"an integer of {data.digits} digits")
     if type(data) is str:
         limits.spend(len(data))
         return data
@@ -282,7 +313,10 @@ def decode(data: Any, extra: Callable[[dict], Any] | None = None,
         import torch
 
         array = _decode_array(_field(data, "array", dict), limits)
-        tensor = torch.from_numpy(array)
+        try:
+            tensor = torch.from_numpy(array)
+        except TypeError as error:
+            raise WireError(f"no tensor of dtype {array.dtype}") from error
         return tensor.requires_grad_(True) if data.get("requires_grad") is True and \
             tensor.is_floating_point() else tensor
     if tag == "opaque":
@@ -295,12 +329,25 @@ def decode(data: Any, extra: Callable[[dict], Any] | None = None,
 
 
 def loads(text: str | bytes, extra: Callable[[dict], Any] | None = None,
-          max_bytes: int = 512 * 2**20) -> Any:
-    """Decode a JSON string produced by :func:`dumps`, within ``max_bytes``."""
+          max_bytes: int = MAX_BYTES, max_items: int = MAX_ITEMS) -> Any:
+    """Decode a JSON string produced by :func:`dumps`, within ``max_bytes`` and ``max_items``.
+
+    Every fault of the text, whatever exception it causes inside (``extra``'s included),
+    raises WireError.
+    """
     if len(text) > 2 * max_bytes:
         raise WireError(f"the reply is larger than {2 * max_bytes // 2**20} MiB")
+    # Each item of a list or dict costs a comma or a bracket: an upper bound on the items,
+    # checked before json.loads builds them (a million empty lists take ~60 MB).
+    separators = (b",", b"[", b"{") if isinstance(text, bytes) else (",", "[", "{")
+    if sum(text.count(mark) for mark in separators) > max_items + 1:
+        raise WireError(f"the reply holds more than {max_items:,} items")
     try:
-        data = json.loads(text)
-    except (ValueError, RecursionError) as error:
-        raise WireError(f"not valid JSON ({error})") from error
-    return decode(data, extra, Limits(max_bytes=max_bytes))
+        data = json.loads(text, parse_int=_parse_int)
+        return decode(data, extra, Limits(max_bytes=max_bytes, max_items=max_items))
+    except WireError:
+        raise
+    except (ValueError, TypeError, KeyError, IndexError, OverflowError, RecursionError,
+            MemoryError) as error:
+        raise WireError(f"malformed value ({type(error).__name__}: {str(error)[:200]})"
+                        ) from error

@@ -207,6 +207,45 @@ ATTACKS = [
                   "    return -1"),
            loses=frozenset({"test_steps_to_tolerance"}), findings=frozenset({"tampering"}),
            plain="(no such channel)"),
+    # --- what crosses back to the judge -------------------------------------------------
+    Attack("reply_flood", "return two million items from a tested function",
+           append("answer_steps_to_tolerance",
+                  "def steps_to_tolerance(path, tol=1e-6):\n    return [0] * 2_000_000"),
+           loses=frozenset({"test_steps_to_tolerance"}),
+           plain="the grader holds all of it in memory"),
+    Attack("reply_huge_integer", "return an integer with 5000 digits",
+           append("answer_steps_to_tolerance",
+                  "def steps_to_tolerance(path, tol=1e-6):\n    return 10 ** 4999"),
+           loses=frozenset({"test_steps_to_tolerance"}),
+           plain="the check fails on the integer"),
+    Attack("reply_deep_nesting", "return a list nested 5000 levels deep",
+           append("answer_steps_to_tolerance",
+                  "def steps_to_tolerance(path, tol=1e-6):\n    value = 72\n"
+                  "    for _ in range(5000):\n        value = [value]\n    return value"),
+           loses=frozenset({"test_steps_to_tolerance"}),
+           plain="the check fails on the list"),
+    Attack("reply_malformed", "publish a broken grader reply from the tested function",
+           append("answer_steps_to_tolerance",
+                  "def steps_to_tolerance(path, tol=1e-6):\n"
+                  "    from IPython.display import publish_display_data\n"
+                  "    publish_display_data({'application/x-dlmath-reply+json': "
+                  "'{\"$\": \"nd\", \"dtype\": \"<f8\", \"shape\": [4611686018427387904, 4, 0], "
+                  "\"data\": \"\"}'})\n"
+                  "    return 72"),
+           loses=frozenset({"test_steps_to_tolerance"}), findings=frozenset({"tampering"}),
+           plain="(no such channel)"),
+    Attack("raise_stop_iteration", "raise StopIteration (or GeneratorExit) from a tested function",
+           change(lambda nb: [append(answer, code)(nb) for answer, code in (
+               ("answer_steps_to_tolerance",
+                "def steps_to_tolerance(path, tol=1e-6):\n    raise StopIteration(72)"),
+               ("answer_max_stable_lr", "def max_stable_lr(H):\n    raise GeneratorExit()"))]),
+           loses=frozenset({"test_steps_to_tolerance", "test_max_stable_lr"}),
+           plain="the test cells fail with the student's exception"),
+    Attack("own_dlmath", "hand in a package named dlmath beside the notebook",
+           lambda nb: nb, files={"dlmath/__init__.py": b"raise SystemExit('shadowed')\n",
+                                 "dlmath/agent.py": b"def handle(request):\n    pass\n"},
+           findings=frozenset({"submission"}),
+           plain="(nbgrader runs its tests in the kernel: no agent to shadow)"),
     # --- locked cells and their metadata ------------------------------------------------
     Attack("edit_test_cell", "replace a test cell's code with `pass`",
            change(lambda nb: setattr(cell(nb, "test_gradient_descent_values"), "source", "pass")),
@@ -351,9 +390,18 @@ ATTACKS = [
 ]
 
 
+def write_submission_of(attack: Attack, reference_variants: Path, course: Path, marker: str,
+                        port: int) -> None:
+    """Write ``attack``'s submission into ``submitted/<attack name>/<assignment>/``."""
+    folder = course / "submitted" / attack.name / ASSIGNMENT
+    for name, data in submission(attack, reference_variants, course, marker, port).items():
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
+        (folder / name).write_bytes(data)
+
+
 def submission(attack: Attack, reference_variants: Path, course: Path, marker: str,
                port: int) -> dict[str, bytes]:
-    """The files of ``attack``'s submission folder, by name."""
+    """The files of ``attack``'s submission folder, by relative path."""
     variants = {v.name: v for v in load_variants(reference_variants, ASSIGNMENT)}
     source = nbformat.read(course / "source" / ASSIGNMENT / NOTEBOOK, as_version=4)
     release = nbformat.read(course / "release" / ASSIGNMENT / NOTEBOOK, as_version=4)
@@ -369,3 +417,185 @@ def submission(attack: Attack, reference_variants: Path, course: Path, marker: s
     elif isinstance(built, bytes):
         files[attack.notebook_name] = built
     return files
+
+
+# =============================================================================================
+# Student content that tries to run in the pages the course renders
+# =============================================================================================
+#
+# Each payload goes into one submission of ex1 (the reference solution, so it scores 10/10):
+# into the written answer (markdown) or as the output of a code cell of the student's own,
+# which grading executes in the sandbox like any other. If its script runs in a page, it
+# records its name in ``window.top.__pwned``, renames the page (``PWNED <name>``) and uses the
+# viewer's Jupyter session to write ``pwned-<name>.txt`` through the server's contents API;
+# payloads that load instead of run request a URL holding ``pwned``. The browser test
+# (tests/browser/test_hostile_content.py) watches all of those; benchmarks/attack_table.py
+# prints plain nbgrader and this course side by side.
+
+WRITTEN_ANSWER = "written_learning_rates"
+HONEST_TEXT = "With lr = 0.1 the factor along y is $1 - 0.1 \\cdot 20 = -1$, so y never converges."
+
+
+def script(kind: str) -> str:
+    """The JavaScript a payload of ``kind`` runs: record, rename the page, call the API."""
+    return ("(function(){var k='" + kind + "';"
+            "try{window.top.__pwned=(window.top.__pwned||[]).concat([k])}catch(e){}"
+            "try{document.title='PWNED '+k}catch(e){}"
+            "try{var m=document.cookie.match(/_xsrf=([^;]+)/);"
+            "fetch('/api/contents/pwned-'+k+'.txt',{method:'PUT',credentials:'same-origin',"
+            "headers:{'Content-Type':'application/json',"
+            "'X-XSRFToken':m?decodeURIComponent(m[1]):''},"
+            "body:JSON.stringify({type:'file',format:'text',content:k})})}catch(e){}})()")
+
+
+def js(kind: str) -> str:
+    """:func:`script` as one expression without spaces or double quotes (for attributes)."""
+    import base64
+
+    return "eval(atob('" + base64.b64encode(script(kind).encode()).decode() + "'))"
+
+
+# A 2x2 PNG (written by matplotlib's imsave).
+TINY_PNG = ("iVBORw0KGgoAAAANSUhEUgAAAAIAAAACCAYAAABytg0kAAAAOnRFWHRTb2Z0d2FyZQBNYXRwbG90bGliIHZlcnNp"
+            "b24zLjExLjIsIGh0dHBzOi8vbWF0cGxvdGxpYi5vcmcvgI3uAAAAAAlwSFlzAAAPYQAAD2EBqD+naQAAABtJREFU"
+            "eJxjcGEM+f/3ucp/xr/PVf67SxkwAABQkgg52dw3dQAAAABJRU5ErkJggg==")
+
+
+@dataclass(frozen=True)
+class HostileContent:
+    """One payload: where it sits (``markdown``: the written answer; ``output``: a cell of
+    the student's own whose output it is), and how it was written."""
+
+    name: str
+    tries: str
+    where: str
+    content: str
+    needs_click: bool = False
+
+
+def _markdown(name: str, tries: str, content: str, needs_click: bool = False) -> HostileContent:
+    return HostileContent(name, tries, "markdown", content, needs_click)
+
+
+def _output(name: str, tries: str, code: str) -> HostileContent:
+    return HostileContent(name, tries, "output", code)
+
+
+def _display(kind: str, value: str) -> str:
+    return f"from IPython.display import display, {kind}\ndisplay({kind}({value!r}))"
+
+
+def _publish(data: dict, metadata: dict | None = None) -> str:
+    return ("from IPython.display import publish_display_data\n"
+            f"publish_display_data({data!r}, metadata={metadata or {}!r})")
+
+
+def hostile_content() -> list[HostileContent]:
+    """The corpus (each name is also the ``kind`` its script reports)."""
+    def p(kind: str) -> str:
+        return js(kind)
+
+    return [
+        _markdown("md_img_onerror", "an image whose error handler runs script",
+                  f'<img src=x onerror="{p("md_img_onerror")}">'),
+        _markdown("md_script", "a script element", f"<script>{script('md_script')}</script>"),
+        _markdown("md_svg_onload", "inline SVG with an onload handler",
+                  f'<svg onload="{p("md_svg_onload")}"></svg>'),
+        _markdown("md_svg_script", "a script inside inline SVG",
+                  f"<svg><script>{script('md_svg_script')}</script></svg>"),
+        _markdown("md_svg_animate", "an SVG animation's onbegin handler",
+                  f'<svg><animate onbegin="{p("md_svg_animate")}" attributeName="x" dur="1s"/></svg>'),
+        _markdown("md_iframe_srcdoc", "an iframe whose srcdoc (same origin) holds a script",
+                  f'<iframe srcdoc="<script>{script("md_iframe_srcdoc").replace(chr(34), "&quot;")}</script>"></iframe>'),
+        _markdown("md_iframe_javascript", "an iframe with a javascript: source",
+                  f'<iframe src="javascript:{p("md_iframe_javascript")}"></iframe>'),
+        _markdown("md_object_data", "an object element loading an HTML document",
+                  '<object data="/pwned-md_object_data.html" type="text/html"></object>'),
+        _markdown("md_embed", "an embed element", '<embed src="/pwned-md_embed.html">'),
+        _markdown("md_details_ontoggle", "a details element's ontoggle handler",
+                  f'<details open ontoggle="{p("md_details_ontoggle")}"><summary>s</summary></details>'),
+        _markdown("md_input_autofocus", "an autofocused input's onfocus handler",
+                  f'<input autofocus onfocus="{p("md_input_autofocus")}">'),
+        _markdown("md_body_onload", "a body tag whose onload joins the page's body",
+                  f'<body onload="{p("md_body_onload")}">'),
+        _markdown("md_video_source", "a video source's error handler",
+                  f'<video><source onerror="{p("md_video_source")}"></video>'),
+        _markdown("md_noscript_mxss", "markup that changes meaning when re-parsed (noscript)",
+                  f'<noscript><p title="</noscript><img src=x onerror={p("md_noscript_mxss")}>"></noscript>'),
+        _markdown("md_math_mxss", "markup that changes meaning when re-parsed (MathML)",
+                  f'<math><mtext><table><mglyph><style><img src=x onerror="{p("md_math_mxss")}">'),
+        _markdown("md_comment_breakout", "an HTML comment that ends early",
+                  f'<!--><img src=x onerror="{p("md_comment_breakout")}">-->'),
+        _markdown("md_meta_refresh", "a meta refresh that navigates the grader away",
+                  '<meta http-equiv="refresh" content="0;url=/pwned-md_meta_refresh">'),
+        _markdown("md_base_href", "a base element that redirects the page's relative URLs",
+                  '<base href="/pwned-md_base_href/">'),
+        _markdown("md_style_import", "a style sheet that loads from elsewhere",
+                  '<style>@import url("/pwned-md_style_import.css");</style>'),
+        _markdown("md_link_stylesheet", "a link element that loads a style sheet",
+                  '<link rel="stylesheet" href="/pwned-md_link_stylesheet.css">'),
+        _markdown("md_style_url", "an inline style that loads a background image",
+                  '<div style="background-image:url(\'/pwned-md_style_url.png\')">x</div>'),
+        _markdown("md_style_overlay", "a fixed box covering the grading page with a fake score",
+                  '<div id="pwned-md_style_overlay" style="position:fixed;top:0;left:0;width:100%;'
+                  'height:100%;z-index:99999;background:white">Score: 10 / 10</div>'),
+        _markdown("md_link_javascript", "a markdown link to a javascript: URL",
+                  f"[open the plot](javascript:{p('md_link_javascript')})", needs_click=True),
+        _markdown("md_link_obfuscated", "a javascript: link hidden by an entity and a tab",
+                  f'<a href="jav&#x09;ascript:{p("md_link_obfuscated")}">details</a>',
+                  needs_click=True),
+        _markdown("md_link_data_html", "a link to an HTML data URL",
+                  '<a href="data:text/html;base64,PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg==">data</a>',
+                  needs_click=True),
+        _markdown("md_form_formaction", "a form button whose formaction is javascript:",
+                  f'<form><button formaction="javascript:{p("md_form_formaction")}">Save</button></form>',
+                  needs_click=True),
+        _markdown("md_mathjax_href", "a TeX \\href to a javascript: URL (MathJax renders links)",
+                  f"$\\href{{javascript:{p('md_mathjax_href')}}}{{\\text{{click}}}}$",
+                  needs_click=True),
+        _markdown("md_id_clobbering", "elements named like the grading page's own score inputs",
+                  '<p id="written_learning_rates" class="score tabbable">0</p>'),
+        _output("out_html_img", "an HTML output whose image runs script on error",
+                _display("HTML", f'<img src=x onerror="{p("out_html_img")}">')),
+        _output("out_html_script", "an HTML output holding a script",
+                _display("HTML", f"<script>{script('out_html_script')}</script>")),
+        _output("out_javascript", "a JavaScript output", _display("Javascript", script("out_javascript"))),
+        _output("out_svg", "an SVG output with a script and an onload handler",
+                _display("SVG", '<svg xmlns="http://www.w3.org/2000/svg" onload="'
+                         f'{p("out_svg")}"><script>{script("out_svg")}</script></svg>')),
+        _output("out_markdown", "a markdown output with raw HTML",
+                _display("Markdown", f'<img src=x onerror="{p("out_markdown")}">')),
+        _output("out_latex", "a LaTeX output that closes its element",
+                _display("Latex", f'$x$</div><img src=x onerror="{p("out_latex")}">')),
+        _output("out_image_metadata", "an image whose width metadata adds an onload handler",
+                _publish({"image/png": TINY_PNG, "text/plain": "plot"},
+                         {"image/png": {"width": f"1 onload={p('out_image_metadata')}"}})),
+        _output("out_image_data", "image data that closes the src attribute",
+                _publish({"image/png": f'x" onerror="{p("out_image_data")}',
+                          "text/plain": "plot"})),
+        _output("out_html_isolated", "an isolated HTML output (an iframe) holding a script",
+                _publish({"text/html": f"<script>{script('out_html_isolated')}</script>"},
+                         {"text/html": {"isolated": True}})),
+        _output("out_repr_html", "an object whose rich display is an SVG with onload",
+                "class Figure:\n    def _repr_html_(self):\n"
+                f"        return {('<svg onload=' + chr(34) + p('out_repr_html') + chr(34) + '></svg>')!r}\n"
+                "Figure()"),
+        _output("out_widget", "an HTML widget whose value holds an image with onerror",
+                "import ipywidgets\nfrom IPython.display import display\n"
+                f"display(ipywidgets.HTML(value={('<img src=x onerror=' + chr(34) + p('out_widget') + chr(34) + '>')!r}))"),
+        _output("out_html_meta_refresh", "an HTML output with a meta refresh",
+                _display("HTML", '<meta http-equiv="refresh" content="0;url=/pwned-out_html_meta_refresh">')),
+        _output("out_html_form", "an HTML output with a form posting to the server",
+                _display("HTML", '<form method="post" action="/pwned-out_html_form">'
+                         '<input name="x" value="1"><button id="pwned-button">Grade</button></form>')),
+    ]
+
+
+def hostile_submission(content: HostileContent, nb: NotebookNode) -> NotebookNode:
+    """``nb`` (a complete submission of ex1) carrying ``content``."""
+    if content.where == "markdown":
+        cell(nb, WRITTEN_ANSWER).source = f"{HONEST_TEXT}\n\n{content.content}\n"
+    else:
+        index = nb.cells.index(cell(nb, WRITTEN_ANSWER))
+        nb.cells.insert(index + 1, nbformat.v4.new_code_cell(content.content))
+    return nb

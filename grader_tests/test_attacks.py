@@ -19,7 +19,7 @@ from pathlib import Path
 import nbformat
 import psutil
 import pytest
-from attacks import ALL_TESTS, ASSIGNMENT, ATTACKS, NOTEBOOK, Attack, submission
+from attacks import ALL_TESTS, ASSIGNMENT, ATTACKS, NOTEBOOK, Attack, write_submission_of
 from conftest import REPO, VARIANTS_ROOT
 from test_release import REGION
 
@@ -102,10 +102,7 @@ def corpus(tmp_path_factory: pytest.TempPathFactory) -> Corpus:
     port, connections = listen()
     marker = f"dlmath-attack-{uuid.uuid4().hex}"
     for attack in ATTACKS:
-        folder = course / "submitted" / attack.name / ASSIGNMENT
-        folder.mkdir(parents=True)
-        for name, data in submission(attack, VARIANTS_ROOT, course, marker, port).items():
-            (folder / name).write_bytes(data)
+        write_submission_of(attack, VARIANTS_ROOT, course, marker, port)
     results = grade(api, course, [ASSIGNMENT], students=[a.name for a in ATTACKS])
     return Corpus(course, {r.student: r for r in results}, before, honest_state(course),
                   connections, marker)

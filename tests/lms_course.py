@@ -28,6 +28,9 @@ from dlmath.grading import GradingState, SubmissionResult, submission_digest
 from dlmath.roster import import_roster, read_roster
 
 DATA = Path(__file__).parent / "data" / "lms"
+# Files shaped like what Canvas and Moodle really write, each with a README naming its source.
+FIELD = Path(__file__).parent / "data" / "field"
+LMS_FIELD = FIELD / "lms"
 EX1, EX2 = "ex1_ill_conditioned_gd", "ex2_eigenvalue_spectra"
 DUE = dt.datetime(2026, 3, 20, 23, 59)
 
@@ -64,11 +67,20 @@ def add_assignments(course: Path) -> None:
             gb.add_solution_cell("written", assignment, assignment)
 
 
-def import_sample_roster(course: Path, name: str) -> list[str]:
-    """Import tests/data/lms/<name>; the student ids in the file's order."""
+def import_sample_roster(course: Path, name: str | Path) -> list[str]:
+    """Import tests/data/lms/<name> (or the file ``name``); the student ids in file order."""
     roster = read_roster(DATA / name)
     import_roster(course, db_url(course), roster, [EX1, EX2])
     return [s.student_id for s in roster.students]
+
+
+def field_course(tmp_path: Path, roster: str | Path) -> Path:
+    """A course with both assignments (due ``DUE``) and the students of a field roster file
+    (a path, or a name under tests/data/field/lms/)."""
+    course = new_course(tmp_path)
+    add_assignments(course)
+    import_sample_roster(course, LMS_FIELD / roster)
+    return course
 
 
 def hand_in(course: Path, assignment: str, student: str, text: str = "answer") -> None:

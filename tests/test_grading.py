@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import warnings
 from pathlib import Path
 
@@ -79,3 +80,58 @@ def test_an_interrupted_run_resumes_without_losing_or_redoing_work(
         "a notebook executed before the interruption was executed again"
     reexecuted = [r for r in resumed if r.executed_by]
     assert len(reexecuted) == 3 - 1 - (len(kept) - 1), [r.student for r in reexecuted]
+
+
+def test_a_staged_copy_left_by_an_interrupted_run_never_decides_a_grade(course: Path) -> None:
+    # An interrupted run had staged a renamed, unanswered notebook of this student's; the
+    # student then resubmitted their solved notebook under the right name.
+    blank = course / "submitted" / "blank" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
+    for leftover in (course / ".dlmath" / "staging" / "reference" / ASSIGNMENT,
+                     course / ".dlmath" / "staging" / "0123abcd" / "reference" / ASSIGNMENT):
+        leftover.mkdir(parents=True)
+        (leftover / f"{ASSIGNMENT}.ipynb").write_bytes(blank.read_bytes())
+    results = grade(open_api(course), course, [ASSIGNMENT], workers=2)
+    assert scores(results)["reference"] == 10
+    assert not (course / ".dlmath" / "staging").exists() or \
+        not any((course / ".dlmath" / "staging").rglob("*.ipynb")), "staged copies were kept"
+
+
+def test_a_renamed_notebook_is_graded_from_a_copy_and_the_submission_is_untouched(
+        course: Path) -> None:
+    folder = course / "submitted" / "reference" / ASSIGNMENT
+    original = folder / f"{ASSIGNMENT}.ipynb"
+    renamed = original.rename(folder / f"{ASSIGNMENT} (1).ipynb")
+    before = renamed.read_bytes()
+    results = {r.student: r for r in grade(open_api(course), course, [ASSIGNMENT], workers=2)}
+    assert results["reference"].auto_score == 10
+    assert [f.detail for f in results["reference"].findings] == [
+        f"graded {renamed.name} (renamed; expected {original.name})"]
+    assert sorted(p.name for p in folder.iterdir()) == [renamed.name]
+    assert renamed.read_bytes() == before
+
+
+@pytest.mark.parametrize("folder", ['<img src=x onerror="alert(1)">', "a b", "-rf", "x'y"])
+def test_a_submission_folder_that_is_no_student_id_is_refused_by_name(course: Path,
+                                                                      folder: str) -> None:
+    source = course / "submitted" / "reference"
+    (source.parent / folder).mkdir()
+    shutil.copytree(source / ASSIGNMENT, source.parent / folder / ASSIGNMENT)
+    results = {r.student: r for r in grade(open_api(course), course, [ASSIGNMENT],
+                                           students=[folder, "reference"], workers=1)}
+    assert results["reference"].ok
+    refused = results[folder]
+    assert not refused.ok and "is not a student id" in refused.error
+    assert "rename the folder" in refused.error
+    assert not (course / "autograded" / folder).exists()
+
+
+def test_files_named_like_modules_are_reported(course: Path) -> None:
+    folder = course / "submitted" / "reference" / ASSIGNMENT
+    (folder / "numpy.py").write_text("raise SystemExit\n")
+    (folder / "dlmath").mkdir()
+    (folder / "dlmath" / "__init__.py").write_text("")
+    [result] = grade(open_api(course), course, [ASSIGNMENT], students=["reference"], workers=1)
+    assert result.auto_score == 10
+    assert {f.detail for f in result.findings} == {
+        "dlmath has the name of the module dlmath (it shadows it in the kernel)",
+        "numpy.py has the name of the module numpy (it shadows it in the kernel)"}

@@ -62,3 +62,12 @@ def test_report_command(course: Path, capsys: pytest.CaptureFixture[str]) -> Non
     dest = course.parent / "report" / "items.html"
     assert main(["--course", str(course), "report", "--to", str(dest)]) == EXIT_OK
     assert dest.is_file() and f"Report: {dest}" in capsys.readouterr().out
+
+
+def test_failure_messages_holding_student_markup_are_escaped(tmp_path: Path) -> None:
+    # A check's message quotes what the student's function returned: here, markup.
+    course = graded_course(tmp_path)
+    failing_notebook(course, "jdoe", EX1, 'Check failed: f("<img src=x onerror=alert(1)>")')
+    with Gradebook(db_url(course)) as gradebook:
+        page = render_html(analyse(gradebook, course))
+    assert "<img src=x" not in page and "&lt;img src=x onerror=alert(1)&gt;" in page

@@ -7,6 +7,7 @@ dict, so every request and reply still goes through the cloudpickle / plain-data
 from __future__ import annotations
 
 import base64
+import json
 import os
 import re
 from typing import Any
@@ -20,11 +21,13 @@ from dlmath import agent, wire
 from dlmath.judge import (
     GraderError,
     Judge,
-    StudentExit,
+    StudentCodeError,
+    StudentControlFlow,
     StudentFunction,
     draw_axes,
     error_output,
     rebuild_exception,
+    send_files,
 )
 
 matplotlib.use("Agg")
@@ -160,7 +163,7 @@ def test_a_given_cell_that_fails_in_the_judge_is_the_courses_problem(monkeypatch
 def test_rebuilt_exceptions_map_exits_to_an_ordinary_exception() -> None:
     error = rebuild_exception({"types": ["builtins.SystemExit", "builtins.BaseException"],
                                "message": "0"})
-    assert isinstance(error, StudentExit) and isinstance(error, Exception)
+    assert isinstance(error, StudentControlFlow) and isinstance(error, Exception)
     unknown = rebuild_exception({"types": ["somewhere.Odd", "builtins.object"], "message": "x"})
     assert type(unknown).__name__ == "Odd" and isinstance(unknown, Exception)
 
@@ -298,3 +301,121 @@ def test_the_students_traceback_names_no_folder_of_the_grader() -> None:
         '  File "numpy/linalg/_linalg.py", line 9, in eigvalsh',
         '  File "json/decoder.py", line 3, in decode',
         '  File "helpers.py", line 1, in helper']
+
+
+class ForgingKernel(InProcessKernel):
+    """Serves the agent's replies, but answers calls of ``forged`` with ``reply`` verbatim."""
+
+    def __init__(self, namespace: dict[str, Any], monkeypatch: pytest.MonkeyPatch,
+                 forged: str, reply: str) -> None:
+        super().__init__(namespace, monkeypatch)
+        self.forged, self.reply = forged, reply
+
+    def request(self, code: str, timeout: float) -> str:
+        honest = super().request(code, timeout)
+        last = self.requests[-1]
+        return self.reply if last.get("op") == "call" and last.get("name") == self.forged \
+            else honest
+
+
+MALFORMED_REPLIES = {
+    "not JSON": "{",
+    "a wrong type": json.dumps({"status": "ok", "result": 1, "changed": [1, 2]}),
+    "an untagged value": json.dumps({"$": "dict", "items": [["status", "ok"],
+                                                            ["result", {"a": 1}]]}),
+    "an array whose shape overflows": json.dumps({"$": "dict", "items": [
+        ["status", "ok"], ["result", {"$": "nd", "dtype": "<f8", "shape": [2**62, 8, 0],
+                                      "data": ""}]]}),
+    "a dtype numpy does not know": json.dumps({"$": "dict", "items": [
+        ["status", "ok"], ["result", {"$": "nd", "dtype": "nonsense", "shape": [1],
+                                      "data": ""}]]}),
+    "two million items": '{"$": "list", "items": [' + ",".join(["0"] * 2_000_000) + "]}",
+    "nesting 100000 deep": "[" * 100_000 + "]" * 100_000,
+    "a broken plot": json.dumps({"$": "dict", "items": [
+        ["status", "ok"], ["result", {"$": "axes", "describe": {"$": "dict", "items": [
+            ["lines", {"$": "list", "items": [{"$": "dict", "items": []}]}]]}}]]}),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(MALFORMED_REPLIES))
+def test_a_malformed_reply_fails_only_the_checks_that_called_the_student(kind: str,
+                                                                         monkeypatch) -> None:
+    kernel = ForgingKernel(student("def double(x):\n    return 2 * x\n"
+                                   "def triple(x):\n    return 3 * x"),
+                           monkeypatch, "double", MALFORMED_REPLIES[kind])
+    judge = Judge(kernel, GIVEN)
+    [output] = judge.run_test("assert double(2.0) == 4.0", "test_double")
+    assert output.ename == "StudentReplyError", output
+    assert "could not read" in output.evalue
+    # The judge goes on: the student's other functions are still graded.
+    assert judge.run_test("assert triple(2.0) == 6.0", "test_triple") == []
+
+
+def test_an_integer_no_float_can_hold_arrives_as_a_placeholder_the_check_rejects(
+        monkeypatch) -> None:
+    huge = '{"$": "dict", "items": [["status", "ok"], ["result", ' + "9" * 5000 + "]]}"
+    judge = Judge(ForgingKernel(student("def double(x):\n    return 2 * x"), monkeypatch,
+                                "double", huge), GIVEN)
+    [output] = judge.run_test("from dlmath.checks import check_close\n"
+                              "check_close('double(2)', double(2.0), 4.0, rtol=0, atol=0)",
+                              "test_double")
+    assert output.ename == "CheckFailed" and "an integer of 5000 digits" in output.evalue
+
+
+@pytest.mark.parametrize("raised", ["StopIteration", "StopAsyncIteration", "GeneratorExit",
+                                    "KeyboardInterrupt", "SystemExit"])
+def test_control_flow_exceptions_from_the_student_fail_the_check(raised: str,
+                                                                 monkeypatch) -> None:
+    kernel = InProcessKernel(student(f"def step(x):\n    if x > 1:\n        raise {raised}()\n"
+                                     "    return x"), monkeypatch)
+    judge = Judge(kernel, GIVEN)
+    # Rebuilt as itself, StopIteration would end map() early and every step would "pass".
+    [output] = judge.run_test("results = list(map(step, [0, 1, 2, 3]))\n"
+                              "assert len(results) == 4", "test_map")
+    assert output.ename == "StudentControlFlow" and raised in output.evalue
+
+
+def test_callables_sent_to_the_student_carry_only_what_the_call_needs(monkeypatch) -> None:
+    seen: list[object] = []
+    kernel = InProcessKernel(student("def apply(g, x):\n    return g(x)"), monkeypatch)
+    kernel.namespace["apply"] = lambda g, x: (seen.append(g), g(x))[1]
+    judge = Judge(kernel, GIVEN)
+    source = ("HIDDEN_TABLE = {'seed 21': 'HIDDEN-VALUE-1'}\n"
+              "def scale(v):\n    'HIDDEN-DOCSTRING: the hidden case uses seed 21'\n"
+              "    return 2 * v\n"
+              "assert apply(lambda v: scale(v) + 1, 3.0) == 7.0")
+    assert judge.run_test(source, "test_hidden") == []
+    [received] = seen
+    reachable = repr((received.__globals__, received.__code__.co_consts,
+                      received.__globals__["scale"].__code__.co_consts,
+                      received.__globals__["scale"].__doc__,
+                      received.__code__.co_filename))
+    assert "HIDDEN" not in reachable, reachable
+    assert set(received.__globals__) <= {"scale", "__builtins__", "__name__"}
+
+
+class InstallKernel(InProcessKernel):
+    """Answers the install request with ``reply`` (None: stays silent, as a kernel without
+    the agent does)."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch, reply: dict | None) -> None:
+        super().__init__({}, monkeypatch)
+        self.reply = reply
+
+    def request(self, code: str, timeout: float) -> str:
+        if self.reply is None:
+            raise StudentCodeError("your kernel did not answer the grader")
+        return wire.dumps(self.reply)
+
+
+def test_a_kernel_with_another_dlmath_is_the_environments_fault(monkeypatch, tmp_path) -> None:
+    monkeypatch.chdir(tmp_path)  # the honest agent below installs a file in its folder
+    other = InstallKernel(monkeypatch, {"status": "ok", "fingerprint": "0123456789abcdef",
+                                        "path": "/elsewhere/dlmath"})
+    with pytest.raises(GraderError, match="another version of the course package") as fault:
+        send_files(other, {}, 10)
+    assert "/elsewhere/dlmath" in str(fault.value) and "No student is at fault" in str(fault.value)
+    with pytest.raises(GraderError, match="did not run the grader's agent"):
+        send_files(InstallKernel(monkeypatch, None), {}, 10)
+    honest = InProcessKernel({}, monkeypatch)
+    send_files(honest, {"data.txt": b"x"}, 10)  # the same agent: no complaint

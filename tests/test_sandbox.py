@@ -7,24 +7,33 @@ a zygote (the way `dlmath grade`'s workers get theirs), and one without bubblewr
 from __future__ import annotations
 
 import os
+import re
+import shutil
 import socket
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import nbformat
 import pytest
 from jupyter_client.utils import run_sync
 from traitlets.config import Config
 
-from dlmath.course import repository_root
+from dlmath.cli import EXIT_ATTENTION, EXIT_USAGE, main
+from dlmath.course import copy_course, open_api, repository_root
+from dlmath.integrity import findings
 from dlmath.sandbox import (
     SandboxedKernelManager,
+    SandboxUnavailable,
     ZygoteKernelManager,
     child_pids,
     descendant_pids,
     sandbox_status,
 )
+from dlmath.variants import load_variants, write_submission
 from dlmath.zygote import start_zygote
 
 PROBE = """
@@ -163,3 +172,64 @@ def test_process_tree_walk_agrees_with_psutil() -> None:
         parent.kill()
         parent.wait()
     assert child_pids(parent.pid) == [], "an ended process has no children"
+
+
+def test_no_kernel_starts_without_bubblewrap_unless_the_instructor_opts_out(
+        tmp_path: Path) -> None:
+    missing = str(tmp_path / "no-such-bwrap")
+    with pytest.raises(SandboxUnavailable) as refused:
+        SandboxedKernelManager(kernel_name="python3", config=Config(
+            {"SandboxedKernelManager": {"bwrap": missing}}))
+    message = str(refused.value)
+    assert "not installed" in message and "apt-get install bubblewrap" in message
+    assert "--no-sandbox" in message and "bubblewrap = False" in message
+    opted_out = SandboxedKernelManager(kernel_name="python3", config=Config(
+        {"SandboxedKernelManager": {"bwrap": missing, "bubblewrap": False}}))
+    assert not opted_out.sandboxed
+    run_sync(opted_out.cleanup_resources)()
+
+
+def test_grade_refuses_without_bubblewrap_and_reports_an_opted_out_run(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    course = copy_course(repository_root(), tmp_path / "course")
+    with open(course / "nbgrader_config.py", "a", encoding="utf-8") as config:
+        config.write(f"\nc.SandboxedKernelManager.bwrap = {str(tmp_path / 'no-bwrap')!r}\n")
+    assignment = "ex1_ill_conditioned_gd"
+    assert open_api(course).generate_assignment(assignment)["success"]
+    reference = next(v for v in load_variants(repository_root() / "grader_tests" / "variants",
+                                              assignment) if v.name == "reference")
+    write_submission(course, "s1", reference)
+
+    assert main(["--course", str(course), "grade"]) == EXIT_USAGE
+    assert "apt-get install bubblewrap" in capsys.readouterr().err
+    assert not (course / "autograded" / "s1").exists(), "student code ran unsandboxed"
+
+    assert main(["--course", str(course), "grade", "--no-sandbox"]) == EXIT_ATTENTION
+    out = capsys.readouterr().out
+    assert "WITHOUT SANDBOX: 1 submission" in out and "--no-sandbox" in out
+    autograded = nbformat.read(course / "autograded" / "s1" / assignment / f"{assignment}.ipynb",
+                               as_version=4)
+    assert [f.kind for f in findings(autograded)] == ["sandbox"]
+
+
+def test_kernels_run_the_graders_own_dlmath_whatever_the_environment_points_at(
+        tmp_path: Path) -> None:
+    # A copy of the course, with its own (slightly different) dlmath, graded by `python -m
+    # dlmath.cli` from that copy with this checkout's environment, whose editable install
+    # points back here: the kernels must run the copy's agent, the grader's. (Run from another
+    # folder, so that nothing finds the copy's package by the current folder.)
+    course = copy_course(repository_root(), tmp_path / "course")
+    shutil.copytree(repository_root() / "dlmath", course / "dlmath",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    with open(course / "dlmath" / "agent.py", "a", encoding="utf-8") as agent_file:
+        agent_file.write("\n# this copy's own version\n")
+    assignment = "ex1_ill_conditioned_gd"
+    assert open_api(course).generate_assignment(assignment)["success"]
+    reference = next(v for v in load_variants(repository_root() / "grader_tests" / "variants",
+                                              assignment) if v.name == "reference")
+    write_submission(course, "s1", reference)
+    env = {**os.environ, "PYTHONPATH": str(course)}
+    done = subprocess.run([sys.executable, "-m", "dlmath.cli", "--course", str(course), "grade"],
+                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert re.search(r"s1\s.*\b10\b", done.stdout), done.stdout

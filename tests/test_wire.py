@@ -123,3 +123,27 @@ def test_deep_nesting_is_refused() -> None:
 def test_size_is_bounded() -> None:
     with pytest.raises(wire.WireError, match="larger than"):
         wire.loads(wire.dumps(np.zeros(200_000)), max_bytes=2**20)
+
+
+def test_item_count_is_bounded_before_anything_is_built() -> None:
+    many = '{"$": "list", "items": [' + ",".join(["[]"] * 50) + "]}"
+    with pytest.raises(wire.WireError, match="more than 10 items"):
+        wire.loads(many, max_items=10)
+    assert len(wire.loads(many.replace("[]", "0"), max_items=100)) == 50
+
+
+def test_integers_beyond_every_float_arrive_as_placeholders() -> None:
+    back = wire.loads("-" + "7" * 400)
+    assert isinstance(back, wire.Opaque) and "400 digits" in back.text
+    assert wire.loads("7" * 300) == int("7" * 300)
+
+
+@pytest.mark.parametrize("array", [
+    {"$": "nd", "dtype": "<f8", "shape": [2**62, 2**2, 0], "data": ""},
+    {"$": "nd", "dtype": "<f8", "shape": [2**32, 2**32], "data": ""},
+    {"$": "nd", "dtype": "not a dtype", "shape": [1], "data": ""},
+    {"$": "nd", "dtype": "<f8", "shape": [1] * 40, "data": "AAAAAAAAAAA="},
+])
+def test_arrays_with_impossible_shapes_or_types_are_refused(array: dict) -> None:
+    with pytest.raises(wire.WireError):
+        wire.loads(json.dumps(array))

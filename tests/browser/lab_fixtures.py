@@ -74,7 +74,7 @@ class LabServer:
         return "\n".join(text.splitlines()[-lines:])
 
 
-StartLab = Callable[[Callable[[int], list[str]], Path], LabServer]
+StartLab = Callable[..., LabServer]
 
 
 def free_port() -> int:
@@ -103,56 +103,73 @@ def jupyter_environment(home: Path) -> dict[str, str]:
     return env
 
 
+def launch(command: Callable[[int], list[str]], cwd: Path, home: Path, log: IO[str],
+           server_config: dict | None = None) -> tuple[subprocess.Popen, LabServer]:
+    """Start ``command(port)`` (a Jupyter server on 127.0.0.1:port) in ``cwd`` in its own
+    process group, with private Jupyter folders under ``home`` and ``server_config`` in its
+    ``jupyter_server_config.json``; wait until it answers (pytest.fail if it does not)."""
+    port = free_port()
+    env = jupyter_environment(home)
+    if server_config:
+        (home / "config" / "jupyter_server_config.json").write_text(
+            json.dumps(server_config), encoding="utf-8")
+    process = subprocess.Popen(command(port), cwd=cwd, env=env, stdin=subprocess.DEVNULL,
+                               stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    server = LabServer(f"http://127.0.0.1:{port}", cwd, Path(log.name))
+    deadline = time.monotonic() + SERVER_START_SECONDS
+    while True:
+        if process.poll() is not None:
+            pytest.fail(f"JupyterLab exited with {process.returncode} before answering:\n"
+                        f"{server.log_tail()}")
+        try:
+            with urllib.request.urlopen(server.lab_url("api/status"), timeout=5):
+                return process, server
+        except OSError:
+            if time.monotonic() > deadline:
+                stop(process)
+                pytest.fail(f"JupyterLab did not answer within {SERVER_START_SECONDS} s:\n"
+                            f"{server.log_tail()}")
+            time.sleep(0.5)
+
+
+def stop(process: subprocess.Popen) -> None:
+    """Stop a server started by :func:`launch`, and the kernels it started (its group)."""
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+
+
 @pytest.fixture(scope="module", name="start_lab")
 def start_lab_fixture(tmp_path_factory: pytest.TempPathFactory,
                       request: pytest.FixtureRequest) -> Iterator[StartLab]:
     """A function that starts a JupyterLab command and waits until it answers.
 
-    ``start(command, cwd)`` picks a free port, runs ``command(port)`` (a command line that
-    makes JupyterLab listen on 127.0.0.1:port) in ``cwd`` in its own process group, and
-    returns the :class:`LabServer`. All servers are stopped at the end of the module.
+    ``start(command, cwd, server_config=None)``: :func:`launch`, with a log per server in
+    test-artifacts/browser/. All servers are stopped at the end of the module.
     """
     processes: list[subprocess.Popen] = []
     logs: list[IO[str]] = []
 
-    def start(command: Callable[[int], list[str]], cwd: Path) -> LabServer:
-        port = free_port()
-        home = tmp_path_factory.mktemp("jupyter-home")
+    def start(command: Callable[[int], list[str]], cwd: Path,
+              server_config: dict | None = None) -> LabServer:
         # One log per test module and server, replaced on the next run.
         log_path = ARTIFACTS / f"{request.module.__name__}-server{len(processes) + 1}.log"
         log_path.parent.mkdir(parents=True, exist_ok=True)
         log = open(log_path, "w", encoding="utf-8")  # closed at teardown
         logs.append(log)
-        process = subprocess.Popen(command(port), cwd=cwd, env=jupyter_environment(home),
-                                   stdin=subprocess.DEVNULL, stdout=log,
-                                   stderr=subprocess.STDOUT, start_new_session=True)
+        process, server = launch(command, cwd, tmp_path_factory.mktemp("jupyter-home"), log,
+                                 server_config)
         processes.append(process)
-        server = LabServer(f"http://127.0.0.1:{port}", cwd, log_path)
-        deadline = time.monotonic() + SERVER_START_SECONDS
-        while True:
-            if process.poll() is not None:
-                pytest.fail(f"JupyterLab exited with {process.returncode} before answering:\n"
-                            f"{server.log_tail()}")
-            try:
-                with urllib.request.urlopen(server.lab_url("api/status"), timeout=5):
-                    return server
-            except OSError:
-                if time.monotonic() > deadline:
-                    pytest.fail(f"JupyterLab did not answer within {SERVER_START_SECONDS} s:\n"
-                                f"{server.log_tail()}")
-                time.sleep(0.5)
+        return server
 
     yield start
 
     for process in processes:
-        # The whole group: JupyterLab and the kernels it started.
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
+        stop(process)
     for log in logs:
         log.close()
 
