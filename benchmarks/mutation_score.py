@@ -114,12 +114,15 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{assignment[:4]} {'all mutants (killed by any test cell)':47s}"
               f" {percent(killed['before'], len(mutants)):>16s}"
               f" {percent(killed['after'], len(mutants)):>16s}")
-        for mutant in mutants:
-            if not results["after"][mutant.id]:
-                entry = triage.get(mutant.id)
-                untriaged += entry is None
-                why = f"equivalent: {entry.why}" if entry else "NOT TRIAGED"
-                print(f"    survivor {mutant.id}\n      {mutant.change}\n      {why}")
+        survivors = [m for m in mutants if not results["after"][m.id]]
+        equivalent = [m for m in survivors if m.id in triage]
+        if equivalent:
+            print(f"    {len(equivalent)} survivors are equivalent mutants "
+                  "(grader_tests/mutation_triage.toml says why)")
+        for mutant in survivors:
+            if mutant.id not in triage:
+                untriaged += 1
+                print(f"    NOT TRIAGED: {mutant.id}\n      {mutant.change}")
         print(flush=True)
     print(f"({time.perf_counter() - started:.0f} s; {untriaged} survivors not triaged)")
     return 1 if untriaged else 0
