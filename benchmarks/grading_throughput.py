@@ -30,10 +30,10 @@ import nbformat
 import psutil
 from nbgrader.api import Gradebook
 
+from dlmath.cli.demo import build_class
 from dlmath.course import assignment_ids, copy_course, open_api, repository_root
-from dlmath.demo import build_class
-from dlmath.execution import cell_seconds
-from dlmath.grading import default_workers, read_scores
+from dlmath.grading.pipeline import default_workers, read_scores
+from dlmath.grading.workers import cell_seconds
 
 
 def run_measured(command: list[str], cwd: Path) -> tuple[float, float]:

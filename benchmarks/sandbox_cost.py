@@ -21,10 +21,13 @@ import nbformat
 from nbgrader.preprocessors import Execute
 from traitlets.config import Config
 
-from dlmath.course import assignment_ids, copy_course, open_api, repository_root
-from dlmath.grading import check_submission, prepare_job
-from dlmath.preprocessors import SafeExecute
-from dlmath.variants import load_variants, write_submission
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))  # grader_tests.students
+
+from dlmath.course import assignment_ids, copy_course, open_api, repository_root  # noqa: E402
+from dlmath.grading.pipeline import check_submission, prepare_job  # noqa: E402
+from dlmath.preprocessors.execute import SafeExecute  # noqa: E402
+from grader_tests.students import load_variants, write_submission  # noqa: E402
 
 MODES = {
     "plain nbgrader Execute": lambda: Execute(config=Config({"Execute": {"timeout": 60}})),

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from dlmath.course import CourseError, assignment_ids, copy_course, open_api
-from dlmath.grading import SubmissionResult, grade
-from dlmath.variants import Variant, load_variants, write_submission
+from dlmath.grading.pipeline import SubmissionResult, grade
+from grader_tests.students import Variant, load_variants, write_submission
 
 REPO = Path(__file__).resolve().parents[1]
 VARIANTS_ROOT = REPO / "grader_tests" / "variants"

@@ -45,7 +45,7 @@ from cosmic_ray.mutating import mutate_code
 from cosmic_ray.operators.operator import Example, Operator
 from cosmic_ray.plugins import get_operator
 
-from dlmath.variants import (
+from grader_tests.students import (
     is_answer_cell,
     reference_code,
     replace_definitions,
@@ -414,8 +414,8 @@ def run_cells(cells: list[Cell], overrides: dict[str, str], modules: dict[str, s
 # which each child would import again otherwise), single-threaded: a BLAS with a thread per
 # core only fights the other runs for the cores (a 1000 x 1000 eigendecomposition took 15 times
 # longer that way on a busy 2-core machine).
-_PRELOAD = ["__main__", "numpy", "scipy.special", "matplotlib.pyplot", "torch", "dlmath.axes",
-            "mutation"]
+_PRELOAD = ["__main__", "numpy", "scipy.special", "matplotlib.pyplot", "torch",
+            "dlmath.checks.plots", "mutation"]
 _SINGLE_THREADED = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 
 
@@ -424,9 +424,11 @@ def _pool(workers: int | None) -> Iterator[Any]:
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(_PRELOAD)
     saved = dict(os.environ)
-    # Inherited by the server when it starts (it does not get this process's sys.path).
+    # Inherited by the server when it starts (it does not get this process's sys.path): this
+    # folder (mutation) and the repository (grader_tests.students).
     os.environ.update(_SINGLE_THREADED, PYTHONPATH=os.pathsep.join(
-        [str(Path(__file__).parent), *filter(None, [os.environ.get("PYTHONPATH")])]))
+        [str(Path(__file__).parent), str(Path(__file__).parents[1]),
+         *filter(None, [os.environ.get("PYTHONPATH")])]))
     try:
         pool = context.Pool(workers or os.cpu_count() or 1, maxtasksperchild=1)
     finally:

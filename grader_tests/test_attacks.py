@@ -24,8 +24,8 @@ from conftest import REPO, VARIANTS_ROOT
 from test_release import REGION
 
 from dlmath.course import copy_course, open_api
-from dlmath.grading import SubmissionResult, grade
-from dlmath.variants import load_variants, write_submission
+from dlmath.grading.pipeline import SubmissionResult, grade
+from grader_tests.students import load_variants, write_submission
 
 HONEST = ("reference", "gd_ascent_sign", "steps_off_by_one")
 # Smaller limits than the course's keep the corpus fast: the attacks that time out on purpose

@@ -15,8 +15,8 @@ import pytest
 from conftest import ASSIGNMENTS, REPO, VARIANTS_ROOT
 
 from dlmath.course import copy_course, open_api
-from dlmath.grading import SubmissionResult, grade, read_scores
-from dlmath.variants import load_variants, write_submission
+from dlmath.grading.pipeline import SubmissionResult, grade, read_scores
+from grader_tests.students import load_variants, write_submission
 
 # Per assignment: the reference, the blank, and two mistakes: a small class of 20.
 SAMPLE = {a: load_variants(VARIANTS_ROOT, a)[:2] + [v for v in load_variants(VARIANTS_ROOT, a)

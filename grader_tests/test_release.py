@@ -153,7 +153,7 @@ def calls_outside_checks(source: str, student_names: set[str]) -> list[str]:
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
 def test_every_call_of_student_code_in_a_test_is_named_by_a_check(assignment: str) -> None:
     # When the student's function raises, the grader reports the check whose argument the call
-    # is (dlmath.failures): what was checked, on which input, what was expected, the hint.
+    # is (dlmath.judge.failures): what was checked, on which input, what was expected, the hint.
     source_nb = notebook(REPO, "source", assignment)
     student_names = {node.name for cell in source_nb.cells if cell.cell_type == "code"
                      and cell.metadata.get("nbgrader", {}).get("solution")

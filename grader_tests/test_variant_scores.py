@@ -9,8 +9,8 @@ from __future__ import annotations
 import pytest
 from conftest import ASSIGNMENTS, VARIANTS_ROOT, all_variants
 
-from dlmath.grading import SubmissionResult
-from dlmath.variants import Variant, load_variants
+from dlmath.grading.pipeline import SubmissionResult
+from grader_tests.students import Variant, load_variants
 
 MIN_MISTAKES, MIN_ALTERNATIVES = 10, 3
 

@@ -23,10 +23,10 @@ import pytest
 from nbgrader.api import Gradebook
 from nbgrader.utils import parse_utc
 
-from dlmath.cli import EXIT_ATTENTION, EXIT_OK, main
+from dlmath.cells import grade_id
+from dlmath.cli.main import EXIT_ATTENTION, EXIT_OK, main
 from dlmath.course import copy_course, open_api, repository_root
-from dlmath.lab import VISIBLE_CHECKS_PASSED, lab_command, prepare_student_copy
-from dlmath.preprocessors import grade_id
+from dlmath.student.lab import VISIBLE_CHECKS_PASSED, lab_command, prepare_student_copy
 
 REPO = repository_root()
 CASES = Path(__file__).parent / "data" / "field" / "cases"

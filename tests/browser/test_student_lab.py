@@ -36,8 +36,8 @@ from lab_ui import (
     validate,
 )
 
-from dlmath.lab import VISIBLE_CHECKS_PASSED, released_assignments
-from dlmath.variants import Variant, build_submission
+from dlmath.student.lab import VISIBLE_CHECKS_PASSED, released_assignments
+from grader_tests.students import Variant, build_submission
 
 if TYPE_CHECKING:  # conftest's browser fixture imports Playwright, failing with the fix if absent
     from playwright.sync_api import Locator
