@@ -69,7 +69,7 @@ from dlmath.plugins.late_submission import (
 )
 from dlmath.preprocessors.execute import SafeExecute, execute_settings
 from dlmath.preprocessors.repair import SubmissionProblem
-from dlmath.sandbox.bubblewrap import check_sandbox
+from dlmath.sandbox.policy import check_sandbox
 
 STAGING = Path(".dlmath") / "staging"
 

@@ -32,8 +32,8 @@ from dlmath.judge.judge import (
     StudentTimeout,
     send_files,
 )
-from dlmath.sandbox.bubblewrap import unsandboxed_detail
 from dlmath.sandbox.kernels import SandboxedKernelManager
+from dlmath.sandbox.policy import unsandboxed_detail
 from dlmath.student.kernel_hooks import PLOTS_INLINE
 
 

@@ -11,8 +11,8 @@ unprivileged user id of its own, so the process limit counts only its processes.
 The kernel talks to the grader over Unix sockets inside the sandbox, reached from outside
 through ``/proc/<pid>/root`` (so nothing the sandbox can write is shared with the host).
 
-Grading fails closed: without a working bubblewrap (``bwrap``) no kernel starts
-(:class:`SandboxUnavailable`, whose message says how to install it). An instructor who cannot
+Grading fails closed (``policy.py``): without a working bubblewrap (``bwrap``) no kernel starts
+(``SandboxUnavailable``, whose message says how to install it). An instructor who cannot
 have it opts out explicitly (``dlmath grade --no-sandbox``, or
 ``c.SandboxedKernelManager.bubblewrap = False``): kernels then run with the same resource
 limits in a private temporary folder, and every notebook graded so carries a "sandbox"
@@ -28,10 +28,6 @@ import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-
-from traitlets.config import Config
-
-from dlmath.course import CourseError
 
 # Where things are inside the sandbox.
 INSIDE_WORK = "/tmp/work"
@@ -110,46 +106,6 @@ def sandbox_status(bwrap: str = "bwrap") -> SandboxStatus:
                                     "kernel.unprivileged_userns_clone=1, or run the container "
                                     "with a seccomp profile that permits them)")
     return SandboxStatus(True, f"bubblewrap at {found}")
-
-
-class SandboxUnavailable(CourseError):
-    """Student code would run outside the bubblewrap sandbox, and nobody opted out."""
-
-
-OPT_OUT = ("`dlmath grade --no-sandbox`, or c.SandboxedKernelManager.bubblewrap = False in "
-           "nbgrader_config.py")
-
-
-def check_sandbox(config: Config) -> bool:
-    """Whether kernels configured by ``config`` run in bubblewrap (False: opted out).
-
-    Raises SandboxUnavailable when bubblewrap is wanted (the default) but does not work here.
-    """
-    settings = config.get("SandboxedKernelManager", {})
-    if not settings.get("bubblewrap", True):
-        return False
-    require_bubblewrap(settings.get("bwrap", "bwrap"))
-    return True
-
-
-def require_bubblewrap(bwrap: str = "bwrap") -> None:
-    """Raise SandboxUnavailable, saying how to install bubblewrap or opt out, unless ``bwrap``
-    works here."""
-    status = sandbox_status(bwrap)
-    if not status.available:
-        raise SandboxUnavailable(
-            f"{status.detail}. Grading runs student code only inside the bubblewrap sandbox: "
-            "install it (Debian/Ubuntu: sudo apt-get install bubblewrap; Fedora: sudo dnf "
-            "install bubblewrap; or bin/setup), or, on a machine where it cannot work, opt "
-            f"out explicitly with {OPT_OUT} (student code can then read the grading user's "
-            "files and use the network; the integrity report says so).")
-
-
-MISSING_WITHOUT_SANDBOX = (
-    "student code ran without bubblewrap (opted out with {opt_out}): it kept the resource "
-    "limits (memory, CPU time, file size, open files{processes}) and a private working folder, "
-    "but it could read any file the grading user{user} can read and use the network"
-)
 
 
 def matplotlib_cache() -> str | None:
@@ -248,11 +204,3 @@ def bubblewrap_command(bwrap: str, environment: dict[str, str], *, options: list
             "--perms", "0755", "--dir", os.path.dirname(INSIDE_CONNECTION), *binds,
             *(["--ro-bind", cache, INSIDE_MPL_CACHE] if cache else []),
             "--clearenv", *[a for k, v in environment.items() for a in ("--setenv", k, v)]]
-
-
-def unsandboxed_detail() -> str:
-    """What a kernel without bubblewrap could do, for the integrity report."""
-    root = os.getuid() == 0 and python_usable_by_others()
-    return MISSING_WITHOUT_SANDBOX.format(
-        opt_out=OPT_OUT, processes=", processes" if root else "",
-        user=" (here a user id of its own, so only world-readable files)" if root else "")

@@ -32,8 +32,8 @@ from dlmath.sandbox.bubblewrap import (
     matplotlib_cache,
     python_roots,
     python_usable_by_others,
-    require_bubblewrap,
 )
+from dlmath.sandbox.policy import require_bubblewrap
 from dlmath.sandbox.processes import (
     child_pids,
     descendant_pids,

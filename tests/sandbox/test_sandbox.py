@@ -25,8 +25,9 @@ from traitlets.config import Config
 from dlmath.cli.main import EXIT_ATTENTION, EXIT_USAGE, main
 from dlmath.course import copy_course, open_api, repository_root
 from dlmath.judge.integrity import findings
-from dlmath.sandbox.bubblewrap import SandboxUnavailable, sandbox_status
+from dlmath.sandbox.bubblewrap import sandbox_status
 from dlmath.sandbox.kernels import SandboxedKernelManager, ZygoteKernelManager
+from dlmath.sandbox.policy import SandboxUnavailable
 from dlmath.sandbox.processes import child_pids, descendant_pids
 from dlmath.sandbox.zygote import start_zygote
 from grader_tests.students import load_variants, write_submission
