@@ -29,6 +29,8 @@ from pathlib import Path
 import nbformat
 from nbformat import NotebookNode
 
+from dlmath.cells import grade_id, is_answer_cell
+
 KINDS = ("reference", "blank", "mistake", "alternative")
 _MARKER = re.compile(r"^\s*### (BEGIN|END) SOLUTION\s*$")
 
@@ -84,11 +86,6 @@ def load_variants(variants_root: Path, assignment: str) -> list[Variant]:
     if folder.is_dir():
         variants += [_parse_variant(assignment, p) for p in sorted(folder.glob("*.py"))]
     return variants
-
-
-def is_answer_cell(cell: NotebookNode) -> bool:
-    meta = cell.metadata.get("nbgrader", {})
-    return cell.cell_type == "code" and meta.get("solution", False)
 
 
 def reference_code(cell: NotebookNode) -> str:
@@ -156,7 +153,7 @@ def build_submission(source_nb: NotebookNode, release_nb: NotebookNode,
     submission = copy.deepcopy(release_nb)
     if variant.kind == "blank":
         return submission
-    reference = {c.metadata["nbgrader"]["grade_id"]: reference_code(c)
+    reference = {grade_id(c): reference_code(c)
                  for c in source_nb.cells if is_answer_cell(c)}
     imports, overrides = top_level_definitions(variant.code) if variant.code else ([], {})
     unused = set(overrides)
@@ -164,7 +161,7 @@ def build_submission(source_nb: NotebookNode, release_nb: NotebookNode,
     for cell in submission.cells:
         if not is_answer_cell(cell):
             continue
-        code, used = replace_definitions(reference[cell.metadata["nbgrader"]["grade_id"]],
+        code, used = replace_definitions(reference[grade_id(cell)],
                                           overrides)
         if used and pending_imports:
             code = "\n".join(pending_imports) + "\n\n" + code

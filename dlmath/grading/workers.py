@@ -29,6 +29,7 @@ from jupyter_client.utils import run_sync
 from nbformat import NotebookNode
 from traitlets.config import Config
 
+from dlmath.cells import grade_id, is_given_cell
 from dlmath.judge import integrity
 from dlmath.sandbox.bubblewrap import SINGLE_THREADED
 from dlmath.sandbox.kernels import SandboxedKernelManager, ZygoteKernelManager
@@ -66,7 +67,7 @@ def execution_key(nb: NotebookNode, files: dict[str, bytes],
     """
     digest = {
         "kernel": nb.metadata.get("kernelspec", {}).get("name", ""),
-        "cells": [[c.source, c.metadata.get("nbgrader", {}).get("grade_id")]
+        "cells": [[c.source, grade_id(c)]
                   for c in nb.cells if c.cell_type == "code"],
         "files": {name: hashlib.sha256(data).hexdigest() for name, data in sorted(files.items())},
         "execute": {k: v for k, v in execute_config.items()
@@ -112,8 +113,7 @@ def imported_modules(nb: NotebookNode) -> tuple[str, ...]:
     """Top-level modules imported by the notebook's locked (given) code cells."""
     modules: set[str] = set()
     for cell in nb.cells:
-        meta = cell.metadata.get("nbgrader", {})
-        if cell.cell_type != "code" or not meta.get("locked") or meta.get("grade"):
+        if not is_given_cell(cell):
             continue
         try:
             tree = ast.parse(cell.source)

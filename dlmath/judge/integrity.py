@@ -14,6 +14,8 @@ from dataclasses import asdict, dataclass
 
 from nbformat import NotebookNode
 
+from dlmath.cells import grade_id
+
 # Kinds of findings, in the order the report lists them.
 KINDS = ("sandbox", "tampering", "suspicious code", "crash", "timeout", "limit", "processes",
          "output", "submission", "manual grade")
@@ -53,7 +55,7 @@ def record(nb: NotebookNode, finding: Finding, during: str = SANITIZE) -> None:
 
 def cell_name(cell: NotebookNode, index: int) -> str:
     """How a report names a cell: its nbgrader id, or its position."""
-    return cell.metadata.get("nbgrader", {}).get("grade_id") or f"cell {index + 1}"
+    return grade_id(cell) or f"cell {index + 1}"
 
 
 # Names whose use in an answer has no place in these exercises but is how one tampers with

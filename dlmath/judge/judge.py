@@ -21,7 +21,6 @@ import contextlib
 import inspect
 import io
 import sys
-import time
 import types
 import warnings
 from collections.abc import Callable
@@ -33,6 +32,7 @@ from nbformat import NotebookNode
 from nbformat.v4 import new_output
 
 from dlmath.checks.values import CheckFailed
+from dlmath.deadlines import Deadline
 from dlmath.judge import agent, failures, wire
 
 
@@ -316,7 +316,7 @@ class Judge:
         self.namespace: dict[str, Any] = {"__name__": TEST_MODULE, "__builtins__": builtins}
         # Names the judge's own code defines; every other name is the student's.
         self.own: set[str] = set()
-        self._deadline = float("inf")
+        self._deadline = Deadline(None)
         self.student_names: set[str] = set()
         import matplotlib
 
@@ -344,11 +344,11 @@ class Judge:
 
     def _request(self, request: dict[str, Any], call: _Call | None = None) -> dict[str, Any]:
         call = call or _Call()
-        remaining = self._deadline - time.monotonic()
-        if remaining <= 0:
+        if self._deadline.passed():
             raise StudentTimeout(f"your code did not finish within the {self.timeout:g} s "
                                  "this test cell may take")
-        reply_text = self.channel.request(agent.request_code(call.pickle(request)), remaining)
+        reply_text = self.channel.request(agent.request_code(call.pickle(request)),
+                                          self._deadline.remaining())
         try:
             reply = wire.loads(reply_text, call.decode_extra)
         except wire.WireError as error:
@@ -406,7 +406,7 @@ class Judge:
     def run_test(self, source: str, name: str) -> list[NotebookNode]:
         """Run one test cell; return its outputs (an error output if a check failed)."""
         stdout = io.StringIO()
-        self._deadline = time.monotonic() + self.timeout
+        self._deadline = Deadline(self.timeout)
         error: BaseException | None = None
         bound: set[str] = set()
         try:
@@ -424,7 +424,7 @@ class Judge:
             # What the cell defined before a check failed stays the judge's own (a helper
             # defined at the top of a test cell is used by later cells).
             self.own |= {n for n in bound if n in self.namespace}
-            self._deadline = float("inf")
+            self._deadline = Deadline(None)
             agent.close_figures()
         if error is not None and not isinstance(error, CheckFailed | StudentCodeError):
             # The student's code (or the test, on what it returned) raised inside a check.
@@ -439,13 +439,13 @@ class Judge:
 
     def audit(self) -> list[str]:
         """What the student's code changed in its kernel (detection only; see agent.audit)."""
-        self._deadline = time.monotonic() + self.timeout
+        self._deadline = Deadline(self.timeout)
         try:
             findings = self._request({"op": "audit"}).get("findings", [])
         except (StudentCodeError, wire.WireError) as error:
             return [f"the kernel could not be audited ({type(error).__name__})"]
         finally:
-            self._deadline = float("inf")
+            self._deadline = Deadline(None)
         return [str(f)[:300] for f in findings] if isinstance(findings, list) else []
 
 

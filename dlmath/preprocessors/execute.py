@@ -7,7 +7,6 @@ student's process, and survives infinite loops, crashes and floods of output. So
 
 import asyncio
 import copy
-import time
 from pathlib import Path
 from queue import Empty
 from typing import Any
@@ -23,6 +22,7 @@ from nbgrader.preprocessors import (
 from traitlets import Bool, Integer, List, Type, Unicode
 
 from dlmath.cells import is_given_cell, is_test_cell
+from dlmath.deadlines import Deadline
 from dlmath.judge import agent, integrity
 from dlmath.judge.integrity import Finding
 from dlmath.judge.judge import (
@@ -93,7 +93,7 @@ class SafeExecute(Execute):
 
         self.kc = self.km.client()
         await ensure_async(self.kc.start_channels())
-        deadline = time.monotonic() + self.startup_timeout
+        deadline = Deadline(self.startup_timeout)
         while True:
             request = self.kc.kernel_info()
             if await self._answered(request):
@@ -102,7 +102,7 @@ class SafeExecute(Execute):
                 raise RuntimeError("Kernel died before replying to kernel_info"
                                    + (f":\n{self.km.log_tail()}" if hasattr(self.km, "log_tail")
                                       else ""))
-            if time.monotonic() > deadline:
+            if deadline.passed():
                 raise RuntimeError(f"Kernel didn't respond in {self.startup_timeout} seconds")
         self.kc.allow_stdin = False
         await run_hook(self.on_notebook_start, notebook=self.nb)
@@ -113,11 +113,11 @@ class SafeExecute(Execute):
     async def _answered(self, request: str, timeout: float = 1.0) -> bool:
         """Whether the kernel replies to ``request`` and reports going idle after it."""
         replied = idle = False
-        deadline = time.monotonic() + timeout
-        while not (replied and idle) and time.monotonic() < deadline:
+        deadline = Deadline(timeout)
+        while not (replied and idle) and not deadline.passed():
             channel = self.kc.iopub_channel if replied else self.kc.shell_channel
             try:
-                msg = await ensure_async(channel.get_msg(timeout=deadline - time.monotonic()))
+                msg = await ensure_async(channel.get_msg(timeout=deadline.remaining()))
             except Empty:
                 return False
             if msg["parent_header"].get("msg_id") != request:
@@ -183,7 +183,7 @@ class SafeExecute(Execute):
         self._restarts = 0
         self._output_bytes: dict[int, int] = {}
         self._spare_managers: list[Any] = []
-        started = time.monotonic()
+        notebook_deadline = Deadline(self.notebook_timeout)
         try:
             with self.setup_kernel():
                 if not getattr(self.km, "sandboxed", True):
@@ -197,7 +197,7 @@ class SafeExecute(Execute):
                 for index, cell in enumerate(nb.cells):
                     if cell.cell_type != "code":
                         continue
-                    if time.monotonic() - started > self.notebook_timeout:
+                    if notebook_deadline.passed():
                         self._not_run(cell, index, "timeout", f"the notebook used up its "
                                                               f"{self.notebook_timeout} s")
                     elif self._restarts > self.kernel_restarts:
@@ -371,14 +371,14 @@ class SafeExecute(Execute):
     async def _exchange(self, code: str, timeout: float) -> tuple[str, str]:
         self._pending = self.kc.execute(code, silent=True, store_history=False,
                                         allow_stdin=False, stop_on_error=False)
-        deadline = time.monotonic() + timeout
+        deadline = Deadline(timeout)
         reply = None
         while True:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
+            if deadline.passed():
                 return "timeout", ""
             try:
-                msg = await ensure_async(self.kc.get_iopub_msg(timeout=min(remaining, 0.5)))
+                msg = await ensure_async(self.kc.get_iopub_msg(
+                    timeout=min(deadline.remaining(), 0.5)))
             except Empty:
                 if not await ensure_async(self.km.is_alive()):
                     return "died", ""
@@ -398,8 +398,8 @@ class SafeExecute(Execute):
     async def _interrupt_and_wait(self, grace: float = 5.0) -> bool:
         """Interrupt the kernel; True if the pending request then finishes within ``grace``."""
         await ensure_async(self.km.interrupt_kernel())
-        deadline = time.monotonic() + grace
-        while time.monotonic() < deadline:
+        deadline = Deadline(grace)
+        while not deadline.passed():
             try:
                 msg = await ensure_async(self.kc.get_iopub_msg(timeout=0.5))
             except Empty:

@@ -15,10 +15,11 @@ import re
 from nbconvert.exporters.exporter import ResourcesDict
 from nbformat import NotebookNode
 from nbformat.v4 import new_markdown_cell
-from nbgrader import utils
 from nbgrader.api import Gradebook
 from nbgrader.preprocessors import ClearHiddenTests, NbGraderPreprocessor
 from traitlets import List
+
+from dlmath.cells import is_test_cell
 
 ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 HIDDEN_NOTE = "# (hidden tests ran here; they are not shown)"
@@ -36,11 +37,6 @@ class _FeedbackStep(NbGraderPreprocessor):
                                  help="Output types in order of preference.").tag(config=True)
 
 
-def is_test_cell(cell: NotebookNode) -> bool:
-    """An autograder test cell: graded, and not a cell the student writes."""
-    return utils.is_grade(cell) and not utils.is_solution(cell)
-
-
 class HideHiddenTests(_FeedbackStep, ClearHiddenTests):
     """Remove hidden test regions from test cells, and test code from their tracebacks.
 
@@ -53,7 +49,7 @@ class HideHiddenTests(_FeedbackStep, ClearHiddenTests):
     def preprocess_cell(self, cell: NotebookNode, resources: ResourcesDict,
                         cell_index: int) -> tuple[NotebookNode, ResourcesDict]:
         """Strip one test cell; leave every other cell alone."""
-        if cell.cell_type != "code" or not is_test_cell(cell):
+        if not is_test_cell(cell):
             return cell, resources
         if self._remove_hidden_test_region(cell):
             cell.source = cell.source.rstrip() + "\n\n" + HIDDEN_NOTE

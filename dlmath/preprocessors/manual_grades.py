@@ -10,11 +10,11 @@ from pathlib import Path
 
 from nbconvert.exporters.exporter import ResourcesDict
 from nbformat import NotebookNode
-from nbgrader import utils
 from nbgrader.preprocessors import (
     SaveAutoGrades,
 )
 
+from dlmath.cells import is_student_answer
 from dlmath.judge import integrity
 from dlmath.judge.integrity import Finding
 
@@ -66,7 +66,7 @@ class KeepManualGrades(SaveAutoGrades):
                                           self.student_id)
         pending_before = grade.needs_manual_grade
         super()._add_score(cell, resources)
-        if not utils.is_solution(cell):
+        if not is_student_answer(cell):
             return  # a test cell: a grader's override is reviewed again, as nbgrader does
         self._answers[name] = answer_digest(cell)
         if grade.manual_score is None:

@@ -19,9 +19,9 @@ from pathlib import Path
 
 import nbformat
 import numpy as np
-from nbgrader import utils
 from nbgrader.api import Gradebook
 
+from dlmath.cells import grade_id, is_test_cell
 from dlmath.grading.status import CHANGED, GRADED, MANUAL_PENDING, grade_entries
 from dlmath.reports.tables import format_table
 
@@ -126,12 +126,12 @@ def failing_checks(path: Path) -> list[tuple[str, str]]:
     nb = nbformat.read(path, as_version=4)
     found = []
     for cell in nb.cells:
-        if cell.cell_type != "code" or not utils.is_grade(cell) or utils.is_solution(cell):
+        if not is_test_cell(cell):
             continue
         for output in cell.get("outputs", []):
             if output.get("output_type") == "error":
                 first = (output.get("evalue") or "").strip().splitlines()
-                found.append((cell.metadata["nbgrader"]["grade_id"],
+                found.append((grade_id(cell),
                               first[0] if first else output.get("ename", "error")))
     return found
 

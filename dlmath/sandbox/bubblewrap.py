@@ -40,43 +40,6 @@ INSIDE_MPL_CACHE = "/run/dlmath/mpl"
 # threads would only fight the other kernels for the same cores.
 SINGLE_THREADED = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 
-# Runs inside the sandbox before the kernel, with no site-packages: sets up the private
-# folders, drops root for a user id of the sandbox's own, applies the limits, then becomes
-# the kernel. Arguments: a JSON settings object, then the kernel's command line.
-LAUNCHER = r"""
-import ctypes, json, os, resource, shutil, sys
-settings = json.loads(sys.argv[1])
-for folder in settings["folders"]:
-    os.makedirs(folder, exist_ok=True)
-connection = settings.get("connection")
-if connection:  # a private copy, readable by this kernel's user only
-    shutil.copyfile(connection[0], connection[1])
-    os.chmod(connection[1], 0o600)
-    sys.argv = [connection[1] if arg == connection[0] else arg for arg in sys.argv]
-cache = settings.get("mpl_cache")
-if cache and os.path.isdir(cache):
-    target = os.path.join(settings["home"], ".config", "matplotlib")
-    os.makedirs(target, exist_ok=True)
-    for name in os.listdir(cache):
-        if name.endswith(".json"):
-            shutil.copy(os.path.join(cache, name), target)
-uid = settings.get("uid")
-if uid and os.getuid() == 0:
-    for top in settings["folders"]:
-        for root, dirs, files in os.walk(top):
-            for name in [root] + [os.path.join(root, n) for n in dirs + files]:
-                os.lchown(name, uid, uid)
-    os.setgroups([])
-    os.setgid(uid)
-    os.setuid(uid)
-ctypes.CDLL(None).prctl(38, 1, 0, 0, 0)  # PR_SET_NO_NEW_PRIVS: no setuid programs
-for name, value in settings["limits"].items():
-    resource.setrlimit(getattr(resource, name), (value, value))
-os.chdir(settings["work"])
-os.execv(sys.argv[2], sys.argv[2:])
-"""
-
-
 @dataclass(frozen=True)
 class SandboxStatus:
     """Whether bubblewrap sandboxing works here, and what protection is missing if not."""

@@ -13,20 +13,20 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 from typing import Any
 
 from jupyter_client.manager import AsyncKernelManager
 from traitlets import Bool, Integer, Unicode
 
+from dlmath.deadlines import poll
+from dlmath.sandbox import privileges
 from dlmath.sandbox.bubblewrap import (
     INSIDE_CONNECTION,
     INSIDE_HOME,
     INSIDE_MPL_CACHE,
     INSIDE_SOCKETS,
     INSIDE_WORK,
-    LAUNCHER,
     base_environment,
     bubblewrap_command,
     matplotlib_cache,
@@ -43,6 +43,10 @@ from dlmath.sandbox.processes import (
 )
 from dlmath.sandbox.zygote import ZygoteProvisioner
 
+# The kernel's launcher program (standard library only, run with ``python -I -S``): it
+# prepares the kernel's folders, drops to the kernel's own user with its limits, then becomes
+# the kernel. The sandbox binds the dlmath package at the same path, read-only.
+LAUNCHER = str(Path(privileges.__file__).resolve())
 
 class SandboxedKernelManager(AsyncKernelManager):
     """A kernel manager whose kernels run sandboxed (see the module docstring).
@@ -120,15 +124,14 @@ class SandboxedKernelManager(AsyncKernelManager):
                 options=["--unshare-user"] if os.getuid() != 0 else [],
                 tmp=["--size", str(self.disk_limit), "--perms", "1777"],
                 binds=["--ro-bind", connection, INSIDE_CONNECTION])
-            return [*sandbox, python, "-I", "-S", "-c", LAUNCHER, json.dumps(settings),
-                    *command]
+            return [*sandbox, python, "-I", "-S", LAUNCHER, json.dumps(settings), *command]
         private = os.path.dirname(self.ip)
         own_user = os.getuid() == 0 and python_usable_by_others()
         settings = {"folders": [self.work_folder, private], "home": self.work_folder,
                     "work": self.work_folder, "uid": self._uid if own_user else None,
                     "connection": [connection, os.path.join(private, "kernel.json")],
                     "mpl_cache": matplotlib_cache(), "limits": self._limits()}
-        return [python, "-I", "-S", "-c", LAUNCHER, json.dumps(settings), *command]
+        return [python, "-I", "-S", LAUNCHER, json.dumps(settings), *command]
 
     def _environment(self) -> dict[str, str]:
         """The kernel's whole environment: nothing of the grader's (no tokens, no paths)."""
@@ -168,16 +171,20 @@ class SandboxedKernelManager(AsyncKernelManager):
     def _sandbox_pid(self) -> int:
         """A process inside the sandbox (bubblewrap's child), as seen from the grader."""
         process = self.provisioner.process  # type: ignore[union-attr]
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
+
+        def first_child() -> int | None:
             children = child_pids(process.pid)
             if children:
                 return children[0]
             if process.poll() is not None:
                 raise RuntimeError(f"the sandbox exited at once (code {process.returncode}); "
                                    "run `bwrap --version` to check bubblewrap works")
-            time.sleep(0.002)
-        raise RuntimeError("the sandbox did not start within 30 s")
+            return None
+
+        pid = poll(first_child, 30, interval=0.002)
+        if pid is None:
+            raise RuntimeError("the sandbox did not start within 30 s")
+        return pid
 
     def stop_strays(self) -> int:
         """Stop every process of the kernel's but the kernel itself; return how many there were.

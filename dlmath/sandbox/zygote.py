@@ -28,17 +28,17 @@ import json
 import os
 import queue
 import select
-import shutil
 import signal
 import subprocess
 import sys
 import threading
-import time
 from pathlib import Path
 from typing import Any
 
 from jupyter_client.provisioning import LocalProvisioner
 
+from dlmath.deadlines import poll
+from dlmath.sandbox import privileges
 from dlmath.sandbox.bubblewrap import (
     INSIDE_SOCKETS,
     base_environment,
@@ -88,32 +88,15 @@ def _fork(child: Any, *args: Any) -> int:
 
 def _become_kernel(spec: dict[str, Any]) -> None:
     """In the kernel process: private folders, own user, limits, then the IPython kernel."""
-    import resource
-
-    home, work = spec["home"], spec["work"]
-    uid = spec["uid"]
-    for folder in (home, work, os.path.dirname(INSIDE_SOCKETS)):
-        os.makedirs(folder, exist_ok=True)
-        os.chown(folder, uid, uid)
-    connection = os.path.join(os.path.dirname(INSIDE_SOCKETS), "kernel.json")
+    sockets = os.path.dirname(INSIDE_SOCKETS)
+    os.makedirs(sockets, exist_ok=True)
+    connection = os.path.join(sockets, "kernel.json")
     with open(connection, "w") as handle:
         json.dump(spec["connection"], handle)
     os.chmod(connection, 0o600)
-    os.chown(connection, uid, uid)
-    cache = spec.get("mpl_cache")
-    if cache and os.path.isdir(cache):
-        target = os.path.join(home, ".config", "matplotlib")
-        shutil.copytree(cache, target, dirs_exist_ok=True)
-        for root, dirs, files in os.walk(os.path.join(home, ".config")):
-            for name in [root] + [os.path.join(root, n) for n in dirs + files]:
-                os.lchown(name, uid, uid)
-    os.setgroups([])
-    os.setgid(uid)
-    os.setuid(uid)
-    _libc_call("prctl", 38, 1, 0, 0, 0)  # PR_SET_NO_NEW_PRIVS
-    for name, value in spec["limits"].items():
-        resource.setrlimit(getattr(resource, name), (value, value))
-    os.chdir(work)
+    privileges.enter({"folders": [spec["home"], spec["work"], sockets], "home": spec["home"],
+                      "work": spec["work"], "uid": spec["uid"], "limits": spec["limits"],
+                      "mpl_cache": spec.get("mpl_cache")})
     os.environ.clear()
     os.environ.update(spec["env"])
     from ipykernel.kernelapp import IPKernelApp
@@ -276,8 +259,7 @@ class Zygote:
 
     def _host_pid(self, zygote_pid: int) -> int:
         """The pid, as this machine sees it, of a process the zygote sees as ``zygote_pid``."""
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
+        def find() -> int | None:
             for pid in descendant_pids(self.process.pid):
                 try:
                     status = Path(f"/proc/{pid}/status").read_text()
@@ -287,8 +269,12 @@ class Zygote:
                 pids = line.split()[1:]
                 if len(pids) == 2 and int(pids[1]) == zygote_pid:
                     return pid
-            time.sleep(0.002)
-        raise ZygoteError(f"no process {zygote_pid} in the zygote's sandbox")
+            return None
+
+        pid = poll(find, 10, interval=0.002)
+        if pid is None:
+            raise ZygoteError(f"no process {zygote_pid} in the zygote's sandbox")
+        return pid
 
     def kill(self, name: str) -> None:
         """Stop kernel ``name`` and everything it started."""
@@ -322,11 +308,8 @@ class ZygoteProcess:
 
     def wait(self, timeout: float | None = None) -> int:
         """Wait until the kernel has ended."""
-        deadline = None if timeout is None else time.monotonic() + timeout
-        while self.poll() is None:
-            if deadline is not None and time.monotonic() > deadline:
-                raise subprocess.TimeoutExpired("kernel", timeout)
-            time.sleep(0.01)
+        if poll(self.poll, timeout, interval=0.01) is None:
+            raise subprocess.TimeoutExpired("kernel", timeout)
         return self.returncode
 
     def send_signal(self, signum: int) -> None:
