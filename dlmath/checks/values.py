@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 import numpy as np
+from scipy.optimize import linear_sum_assignment
 
 _PRINT_OPTIONS = {"precision": 6, "threshold": 12, "edgeitems": 3, "suppress": False}
 # Every digit a float64 needs (when the short forms of two different values look alike).
@@ -159,7 +160,9 @@ def check_same_values(what: str, got: Any, expected: Any, *, atol: float,
     """Check that ``got`` holds the same numbers as ``expected`` in any order (within ``atol``).
 
     For results with no natural order (eigenvalues, scatter points): the counts must agree and
-    every expected value must have a returned value within ``atol``, and vice versa.
+    the values must pair up one to one, each returned value within ``atol`` of its own expected
+    value (so ``[1, 2, 2]`` is not ``[1, 1, 2]``). The pairing that leaves the fewest values
+    without a partner is found as an assignment problem (scipy's ``linear_sum_assignment``).
     """
     got_values = as_number_array(what, got, hint).astype(complex).ravel()
     expected_values = as_number_array(what, expected).astype(complex).ravel()
@@ -168,12 +171,12 @@ def check_same_values(what: str, got: Any, expected: Any, *, atol: float,
              got=f"{got_values.size} values", hint=hint)
     if got_values.size == 0:
         return
-    distances = np.abs(got_values[:, None] - expected_values[None, :])
-    unmatched = np.flatnonzero(distances.min(axis=0) > atol)
-    extra = np.flatnonzero(distances.min(axis=1) > atol)
-    if unmatched.size or extra.size:
-        fail(what, detail=f"{max(unmatched.size, extra.size)} values have no match "
-                          f"within atol={atol:g}",
+    # Written as 'not within' so that a NaN is never within anything.
+    too_far = ~(np.abs(got_values[:, None] - expected_values[None, :]) <= atol)
+    rows, columns = linear_sum_assignment(too_far)
+    unmatched = int(too_far[rows, columns].sum())
+    if unmatched:
+        fail(what, detail=f"{unmatched} values have no match within atol={atol:g}",
              expected=expected_values, got=got_values, hint=hint)
 
 

@@ -1,42 +1,44 @@
-"""A dependency-free progress bar for long runs, shown only on an interactive terminal."""
+"""The progress bar of long runs (tqdm), shown only on an interactive terminal."""
 
 from __future__ import annotations
 
 import sys
-import time
 from typing import TextIO
+
+from tqdm import tqdm
 
 
 class Progress:
-    """Redraws one status line on stderr: bar, count, rate, ETA and the current item."""
+    """One status line on stderr: bar, count, rate, time left and the current item.
 
-    def __init__(self, total: int = 0, *, enabled: bool | None = None,
-                 stream: TextIO | None = None) -> None:
+    It is what ``dlmath.grading.pipeline.grade`` reports to (``ProgressReporter``): ``start``,
+    then ``step`` as work on each item begins, then ``finish``.
+    """
+
+    def __init__(self, *, enabled: bool | None = None, stream: TextIO | None = None) -> None:
         self.stream = stream or sys.stderr
         self.enabled = self.stream.isatty() if enabled is None else enabled
-        self.total = total
-        self.done = 0
-        self.started = time.monotonic()
+        self._bar: tqdm | None = None
+        self._begun = False
 
     def start(self, total: int) -> None:
         """Reset the bar for ``total`` items."""
-        self.total, self.done, self.started = total, 0, time.monotonic()
+        self.finish()
+        self._bar = tqdm(total=total, file=self.stream, disable=not self.enabled, leave=False,
+                         dynamic_ncols=True)
+        self._begun = False
 
     def step(self, label: str) -> None:
-        """Announce that work on ``label`` begins."""
-        if self.enabled:
-            elapsed = time.monotonic() - self.started
-            rate = self.done / elapsed if elapsed > 0 and self.done else 0.0
-            eta = f"{(self.total - self.done) / rate:4.0f}s left" if rate else "  ..."
-            width = 24
-            filled = int(width * self.done / max(self.total, 1))
-            bar = "#" * filled + "-" * (width - filled)
-            self.stream.write(f"\r[{bar}] {self.done}/{self.total} {eta}  {label[:40]:<40}")
-            self.stream.flush()
-        self.done += 1
+        """Announce that work on ``label`` begins (so the one before it is done)."""
+        if self._bar is None:
+            return
+        if self._begun:
+            self._bar.update(1)
+        self._begun = True
+        self._bar.set_postfix_str(label[:40])
 
     def finish(self) -> None:
         """Clear the status line."""
-        if self.enabled:
-            self.stream.write("\r" + " " * 100 + "\r")
-            self.stream.flush()
+        if self._bar is not None:
+            self._bar.close()
+            self._bar = None

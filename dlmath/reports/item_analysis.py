@@ -11,7 +11,6 @@ messages. Written as one HTML page with matplotlib plots embedded, plus a termin
 from __future__ import annotations
 
 import base64
-import html
 import io
 from collections import Counter
 from dataclasses import dataclass, field
@@ -201,63 +200,39 @@ def exercise_figure(ex: ExerciseStats) -> str:
     return encoded
 
 
-PAGE_STYLE = """
-body { font-family: system-ui, sans-serif; max-width: 1100px; margin: 2em auto; color: #222; }
-table { border-collapse: collapse; margin: 0.5em 0 1.5em; font-size: 14px; }
-th, td { border-bottom: 1px solid #ddd; padding: 4px 10px; text-align: left; }
-td.num { text-align: right; font-variant-numeric: tabular-nums; }
-.low { color: #c0392b; font-weight: 600; }
-img { max-width: 100%; }
-.note { color: #555; font-size: 13px; }
-"""
+TEMPLATES = Path(__file__).parent / "templates"
 
 
 def render_html(analysis: ItemAnalysis, title: str = "Item analysis") -> str:
-    """The report page: overview, then per exercise its plots, its test cells and failures."""
-    esc = html.escape
-    out = [f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{esc(title)}</title>"
-           f"<style>{PAGE_STYLE}</style></head><body><h1>{esc(title)}</h1>",
-           "<p class='note'>Pass rate: share of graded submissions with full points on a test "
-           "cell. Discrimination: correlation between a cell's points and the rest of the "
-           "exercise's autograded points; near zero or negative deserves a look. Submissions "
-           "not handed in, not graded yet or whose autograding failed are left out.</p>",
-           "<table><tr><th>exercise</th><th>graded</th><th>mean</th><th>median</th>"
-           "<th>left out</th></tr>"]
+    """The report page (``templates/item_analysis.html.j2``): overview, then per exercise its
+    plots, its test cells and its most common failing checks. Every text is escaped (names
+    and messages come from notebooks and the gradebook)."""
+    import jinja2
+
+    exercises = []
     for ex in analysis.exercises.values():
-        mean = f"{np.mean(ex.totals):.1f}" if ex.totals else "-"
-        median = f"{np.median(ex.totals):g}" if ex.totals else "-"
-        left = ", ".join(f"{n} {s}" for s, n in sorted(ex.left_out.items())) or "-"
-        out.append(f"<tr><td><a href='#{esc(ex.assignment)}'>{esc(ex.assignment)}</a></td>"
-                   f"<td class='num'>{len(ex.totals)}</td><td class='num'>{mean} / "
-                   f"{ex.max_score:g}</td><td class='num'>{median}</td><td>{esc(left)}</td></tr>")
-    out.append("</table>")
-    for ex in analysis.exercises.values():
-        out.append(f"<h2 id='{esc(ex.assignment)}'>{esc(ex.assignment)}</h2>")
-        if not ex.totals:
-            out.append("<p>No graded submissions yet.</p>")
-            continue
-        out.append(f"<img alt='pass rate per test cell and score distribution of "
-                   f"{esc(ex.assignment)}' src='data:image/png;base64,{exercise_figure(ex)}'>")
-        out.append("<table><tr><th>test cell</th><th>points</th><th>passed</th><th>rate</th>"
-                   "<th>mean points</th><th>discrimination</th></tr>")
-        for c in sorted(ex.cells.values(), key=lambda c: c.cell):
-            d = c.discrimination
-            rate_class = " low" if c.pass_rate < 0.5 else ""
-            out.append(f"<tr><td>{esc(c.cell)}</td><td class='num'>{c.points:g}</td>"
-                       f"<td class='num'>{c.passed}/{c.n}</td><td class='num{rate_class}'>"
-                       f"{100 * c.pass_rate:.0f}%</td><td class='num'>{c.mean:.2f}</td>"
-                       f"<td class='num'>{'-' if d is None else f'{d:.2f}'}</td></tr>")
-        out.append("</table>")
-        failing = [(cell, m, n) for (a, cell, m), n in analysis.failures.most_common()
+        graded = len(ex.totals)
+        cells = [{"cell": c.cell, "points": f"{c.points:g}", "passed": c.passed, "n": c.n,
+                  "rate": f"{100 * c.pass_rate:.0f}%", "low": c.pass_rate < 0.5,
+                  "mean": f"{c.mean:.2f}",
+                  "discrimination": "-" if c.discrimination is None
+                  else f"{c.discrimination:.2f}"}
+                 for c in sorted(ex.cells.values(), key=lambda c: c.cell)]
+        failing = [{"count": n, "cell": cell, "message": m}
+                   for (a, cell, m), n in analysis.failures.most_common()
                    if a == ex.assignment][:10]
-        if failing:
-            out.append("<h3>Most common failing checks</h3><table><tr><th>submissions</th>"
-                       "<th>test cell</th><th>message</th></tr>")
-            out.extend(f"<tr><td class='num'>{n}</td><td>{esc(cell)}</td><td><code>{esc(m)}"
-                       "</code></td></tr>" for cell, m, n in failing)
-            out.append("</table>")
-    out.append("</body></html>")
-    return "\n".join(out)
+        exercises.append({
+            "assignment": ex.assignment, "graded": graded, "max_score": f"{ex.max_score:g}",
+            "mean": f"{np.mean(ex.totals):.1f}" if graded else "-",
+            "median": f"{np.median(ex.totals):g}" if graded else "-",
+            "left_out": ", ".join(f"{n} {s}" for s, n in sorted(ex.left_out.items())) or "-",
+            "figure": exercise_figure(ex) if graded else "", "cells": cells,
+            "failing": failing})
+    environment = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True,
+                                     trim_blocks=True, lstrip_blocks=True,
+                                     undefined=jinja2.StrictUndefined)
+    return environment.get_template("item_analysis.html.j2").render(title=title,
+                                                                     exercises=exercises)
 
 
 def write_report(gradebook: Gradebook, course_root: Path, dest: Path) -> ItemAnalysis:

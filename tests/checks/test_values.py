@@ -16,6 +16,7 @@ from dlmath.checks import (
     check_integer,
     check_no_error,
     check_raises,
+    check_same_values,
     check_true,
     result_of,
     which_part,
@@ -200,3 +201,27 @@ def test_a_callable_hint_is_called_only_when_the_check_fails() -> None:
 
 def test_result_of_only_names_a_call() -> None:
     assert result_of("f(2)", lambda x, k=1: x * k, 2, k=3) == 6
+
+
+def test_check_same_values_accepts_any_order_within_atol() -> None:
+    check_same_values("eigenvalues", [3.0, 1.0 + 1e-9, 2.0], np.array([1.0, 2.0, 3.0]), atol=1e-6)
+    check_same_values("eigenvalues", [1j, -1j], [-1j, 1j], atol=1e-9)  # complex pairs
+
+
+def test_check_same_values_matches_values_one_to_one() -> None:
+    check_same_values("values", [2, 1, 1], [1, 1, 2], atol=1e-9)  # duplicates, reordered
+    # Every returned value is near some expected value, but one 1 is missing and a 2 is extra.
+    with pytest.raises(CheckFailed, match="1 values have no match"):
+        check_same_values("values", [1, 2, 2], [1, 1, 2], atol=1e-9)
+    with pytest.raises(CheckFailed, match="2 values have no match"):
+        check_same_values("values", [1, 1, 1], [1, 2, 3], atol=1e-9)
+
+
+def test_check_same_values_never_matches_nan() -> None:
+    with pytest.raises(CheckFailed, match="1 values have no match"):
+        check_same_values("values", [float("nan"), 1.0], [1.0, 2.0], atol=1e-9)
+
+
+def test_check_same_values_counts_the_values() -> None:
+    with pytest.raises(CheckFailed, match="wrong number of values"):
+        check_same_values("values", [1, 2], [1, 2, 3], atol=1e-9)
