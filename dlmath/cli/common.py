@@ -7,7 +7,10 @@ course setup.
 
 from __future__ import annotations
 
+import logging
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from dlmath.course import assignment_ids, check_assignment
@@ -26,3 +29,15 @@ def selected_assignments(course: Path, requested: list[str]) -> list[str]:
     for assignment in requested:
         check_assignment(course, assignment)
     return requested or assignment_ids(course)
+
+
+@contextmanager
+def quiet_logger(name: str, level: int = logging.ERROR) -> Iterator[None]:
+    """Within the block, logger ``name`` shows only ``level`` and above; its level after."""
+    logger = logging.getLogger(name)
+    before = logger.level
+    logger.setLevel(level)
+    try:
+        yield
+    finally:
+        logger.setLevel(before)

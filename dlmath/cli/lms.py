@@ -7,14 +7,13 @@
 from __future__ import annotations
 
 import argparse
-import logging
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
 from nbgrader.api import Gradebook
 
-from dlmath.cli.common import EXIT_ATTENTION, EXIT_OK, err, selected_assignments
+from dlmath.cli.common import EXIT_ATTENTION, EXIT_OK, err, quiet_logger, selected_assignments
 from dlmath.cli.progress import Progress
 from dlmath.course import CourseError, assignment_ids, check_assignment, open_api
 from dlmath.lms.roster import MOODLE_ASSIGNMENT, import_roster, read_roster
@@ -131,13 +130,13 @@ def cmd_export(args: argparse.Namespace) -> int:
     for assignment in args.assignments:
         check_assignment(args.course, assignment)
     dest = args.to or Path(exporter_class.default_name)
-    logging.getLogger("traitlets").setLevel(logging.ERROR)  # the summary below says it all
     api = open_api(args.course)
     options = {"identify_by": args.moodle_id} if args.format == "moodle" else {}
-    exporter = exporter_class(to=str(dest), course_root=str(args.course),
-                              include_provisional=args.include_provisional,
-                              assignment=args.assignments, config=api.config, **options)
-    with Gradebook(api.coursedir.db_url) as gradebook:
+    # nbgrader's exporter logs what the summary below says anyway.
+    with quiet_logger("traitlets"), Gradebook(api.coursedir.db_url) as gradebook:
+        exporter = exporter_class(to=str(dest), course_root=str(args.course),
+                                  include_provisional=args.include_provisional,
+                                  assignment=args.assignments, config=api.config, **options)
         exporter.export(gradebook)
         names = {s.id: " ".join(filter(None, [s.first_name, s.last_name])) or s.id
                  for s in gradebook.students}
@@ -262,9 +261,9 @@ def add_lms_commands(add: Callable[..., argparse.ArgumentParser]) -> None:
 def write_canvas_and_report(course: Path) -> tuple[Path, Path]:
     """Write ``canvas_grades.csv`` and ``item_analysis.html`` into ``course`` (for the demo)."""
     api = open_api(course)
-    logging.getLogger("traitlets").setLevel(logging.ERROR)  # the demo's summary says enough
     canvas_csv, report = course / "canvas_grades.csv", course / DEFAULT_REPORT
-    with Gradebook(api.coursedir.db_url) as gradebook:
+    # nbgrader's exporter logs what the demo's summary says anyway.
+    with quiet_logger("traitlets"), Gradebook(api.coursedir.db_url) as gradebook:
         EXPORTERS["canvas"](to=str(canvas_csv), course_root=str(course),
                             config=api.config).export(gradebook)
         write_report(gradebook, course, report)

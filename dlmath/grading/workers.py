@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import ast
 import atexit
+import functools
 import hashlib
 import json
 import os
@@ -204,7 +205,10 @@ class _KernelPool:
             self.zygote = None
 
 
-_POOL = _KernelPool()
+@functools.cache
+def _kernel_pool() -> _KernelPool:
+    """This process's pool, made by its first job: importing this module starts nothing."""
+    return _KernelPool()
 
 
 def execute_job(job: ExecutionJob) -> ExecutionResult:
@@ -218,11 +222,12 @@ def execute_job(job: ExecutionJob) -> ExecutionResult:
     execute = SafeExecute(config=config)
     kernel_name = nb.metadata.get("kernelspec", {}).get("name", "python3")
     preload = list(dict.fromkeys([*execute.preload, *execute.zygote_preload]))
-    manager = _POOL.take(kernel_name, config, execute.kernel_arguments(), preload)
+    pool = _kernel_pool()
+    manager = pool.take(kernel_name, config, execute.kernel_arguments(), preload)
     try:
         execute.preprocess(nb, {"metadata": {"path": "."}, "dlmath": {"files": job.files}},
                            km=manager)
     finally:
-        _POOL.discard(manager)
+        pool.discard(manager)
     return ExecutionResult(job.key, nbformat.writes(nb), cell_seconds(nb),
                            executed_by=f"{socket.gethostname()}:{os.getpid()}")

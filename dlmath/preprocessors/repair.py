@@ -4,6 +4,7 @@ It puts back each cell's flags, points and type, restores deleted or unrecognisa
 from the gradebook, and records what the student changed (``metadata.dlmath.findings``).
 """
 
+import functools
 import json
 from dataclasses import dataclass
 from typing import Any
@@ -24,12 +25,15 @@ from dlmath.judge import integrity
 from dlmath.judge.integrity import Finding
 
 
-def released_source(source: str, _clear: list = []) -> str:  # noqa: B006 - one instance
+@functools.cache
+def _hidden_test_remover() -> ClearHiddenTests:
+    return ClearHiddenTests()  # made once: a traitlets object is slow to configure
+
+
+def released_source(source: str) -> str:
     """A locked cell's source as the student received it: without its hidden tests."""
-    if not _clear:
-        _clear.append(ClearHiddenTests())
     cell = nbformat.v4.new_code_cell(source)
-    _clear[0]._remove_hidden_test_region(cell)
+    _hidden_test_remover()._remove_hidden_test_region(cell)
     return cell.source
 
 

@@ -221,8 +221,10 @@ class Zygote:
                 bufsize=1)
         self.preload = list(preload)
         self.replies: dict[str, queue.Queue] = {}
-        self.exits: dict[str, int] = {}
+        # Filled by the reader thread, read by the grading thread: both under the lock.
+        self._exits: dict[str, int] = {}
         self._lock = threading.Lock()
+        self._send_lock = threading.Lock()  # not _lock: a blocked write must not stop the reader
         first = self.process.stdout.readline()
         if not first or not json.loads(first).get("ready"):
             raise ZygoteError(f"the zygote did not start (see {log_file})")
@@ -234,15 +236,22 @@ class Zygote:
             if "spawned" in message:
                 self._queue(message["spawned"]).put(message["pid"])
             elif "exited" in message:
-                self.exits[message["exited"]] = message["status"]
+                with self._lock:
+                    self._exits[message["exited"]] = message["status"]
 
     def _queue(self, name: str) -> queue.Queue:
         with self._lock:
             return self.replies.setdefault(name, queue.Queue())
 
+    def exit_status(self, name: str) -> int | None:
+        """Kernel ``name``'s exit status once the zygote has reported it ended, else None."""
+        with self._lock:
+            return self._exits.pop(name, None)
+
     def _send(self, message: dict[str, Any]) -> None:
-        self.process.stdin.write(json.dumps(message) + "\n")
-        self.process.stdin.flush()
+        with self._send_lock:  # one message per line, whichever thread sends
+            self.process.stdin.write(json.dumps(message) + "\n")
+            self.process.stdin.flush()
 
     def alive(self) -> bool:
         """Whether the zygote still runs."""
@@ -300,8 +309,9 @@ class ZygoteProcess:
     def poll(self) -> int | None:
         """The kernel's exit status, or None while it runs."""
         if self.returncode is None:
-            if self.name in self.zygote.exits:
-                self.returncode = self.zygote.exits.pop(self.name)
+            status = self.zygote.exit_status(self.name)
+            if status is not None:
+                self.returncode = status
             elif not self.zygote.alive():
                 self.returncode = -signal.SIGKILL
         return self.returncode

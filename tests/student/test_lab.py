@@ -25,9 +25,6 @@ from traitlets.config.loader import PyFileConfigLoader
 from dlmath.cli.main import EXIT_OK, EXIT_USAGE, main
 from dlmath.course import load_config, repository_root
 from dlmath.student.lab import (
-    INSTRUCTOR_LAB_PLUGINS,
-    STUDENT_SERVER_EXTENSIONS,
-    VALIDATE_CSS,
     VALIDATE_KERNEL_ARGUMENTS,
     lab_command,
     lab_environment,
@@ -124,7 +121,12 @@ def test_jupyterlab_runs_in_the_copy_on_loopback(tmp_path: Path) -> None:
     # The copy's settings first (JupyterLab reads custom CSS from there only), then the usual.
     assert env["JUPYTER_CONFIG_DIR"] == str(copy.jupyter_config)
     assert env["JUPYTER_CONFIG_PATH"].split(os.pathsep) == ["/mine", "/elsewhere"]
-    assert (copy.jupyter_config / "custom" / "custom.css").read_text() == VALIDATE_CSS
+    # Validate's dialog: nbgrader's "Success! Your notebook passes all the tests." hidden, the
+    # course's sentence (only the visible checks ran) shown in its place.
+    css = (copy.jupyter_config / "custom" / "custom.css").read_text()
+    assert re.search(r"#validation-message\.validation-success p\s*\{\s*display:\s*none;", css)
+    assert re.search(r"#validation-message\.validation-success::after\s*\{\s*content:\s*"
+                     r"\"[^\"]*hidden checks also run, on inputs you have not seen", css)
     # Plots show in the notebook even though importing dlmath.cli.main sets MPLBACKEND=Agg.
     assert env["MPLBACKEND"] == "module://matplotlib_inline.backend_inline"
 
@@ -150,10 +152,15 @@ def test_the_venv_enables_nbgraders_extensions(tmp_path: Path) -> None:
     assert re.search(r"@jupyter/nbgrader v\S+\s+enabled\s+OK", lab), lab
 
     copy = prepare_student_copy(REPO, tmp_path / "student")
-    page_config = json.loads((copy.jupyter_config / "labconfig" / "page_config.json").read_text())
-    assert set(page_config["disabledExtensions"]) == set(INSTRUCTOR_LAB_PLUGINS)
-    server_config = json.loads((copy.jupyter_config / "jupyter_server_config.json").read_text())
-    assert server_config["ServerApp"]["jpserver_extensions"] == STUDENT_SERVER_EXTENSIONS
+    # What JupyterLab itself reads from the copy's settings: the instructor's tools are off.
+    lab = _jupyter(["labextension", "list"], lab_environment(copy, env))
+    disabled = lab.split("Disabled extensions:")[1].split()
+    assert {"@jupyter/nbgrader:formgrader", "@jupyter/nbgrader:create-assignment"} <= set(disabled)
+    server = json.loads((copy.jupyter_config / "jupyter_server_config.json").read_text())
+    extensions = server["ServerApp"]["jpserver_extensions"]
+    assert extensions["nbgrader.server_extensions.formgrader"] is False
+    for name in ("assignment_list", "course_list", "validate_assignment"):
+        assert extensions[f"nbgrader.server_extensions.{name}"] is True
 
 
 def test_validate_kernel_shows_a_failed_check_as_its_message() -> None:
