@@ -75,8 +75,7 @@ class _Rename(ast.NodeTransformer):
         return self.names.setdefault(name, self.fresh(name))
 
     def visit_Name(self, node: ast.Name) -> ast.Name:
-        if node.id in self.names or isinstance(node.ctx, ast.Store):
-            node.id = self._new(node.id)
+        node.id = self.names.get(node.id, node.id)
         return node
 
     def visit_arg(self, node: ast.arg) -> ast.arg:
@@ -115,7 +114,10 @@ def rename_variables(source: str, keep: set[str], rng: random.Random) -> str:
     # (``paths``, ``lr``) are the student's to rename.
     keep_here = (keep & top) | (keep - _bound(tree))
     # Module-level names the cell reads but does not bind (given code) are kept too.
-    return ast.unparse(_Rename(keep_here, fresh).visit(tree))
+    renamer = _Rename(keep_here, fresh)
+    for name in sorted(_bound(tree)):  # before any use: a function may be used above its def
+        renamer._new(name)
+    return ast.unparse(renamer.visit(tree))
 
 
 class _Restyle(ast.NodeTransformer):
