@@ -18,14 +18,17 @@ document fingerprinting*, SIGMOD 2003), with copydetect's implementation of the 
 3. **Fingerprints.** Every substring of K characters of the normalised text is hashed, and
    copydetect's robust winnowing keeps the smallest hash of every W consecutive ones: two
    texts sharing a passage of K + W - 1 characters share a fingerprint.
-4. **Evidence.** Fingerprints of the release notebook (starter code, given code, tests) are
-   removed, and so are fingerprints found in more submissions than a ring of copiers would
-   plausibly hold: that is code the class has in common (the natural solution), not
-   evidence (MOSS's ``-m``). What is left is each submission's *distinctive* code.
-5. **Pairs.** An inverted index from distinctive fingerprint to submissions gives every pair
-   that shares one, without comparing all n (n - 1) / 2 pairs. A pair's score is the share
-   of the smaller side's distinctive fingerprints that the other also has; it is flagged at
-   ``min_score`` when it shares at least ``min_shared`` of them. Flagged pairs linked
+4. **Weights.** Fingerprints of the release notebook (starter code, given code, tests) are
+   removed. Every other fingerprint weighs its inverse document frequency, log(n / holders):
+   a passage the whole class wrote (the natural solution) weighs nothing, one of a kind the
+   most. A fingerprint held by at most ``max(uncommon_count, uncommon_share * n)``
+   submissions is *uncommon*.
+5. **Pairs.** Candidates come from an inverted index (pairs sharing an uncommon fingerprint)
+   and from datasketch's MinHash LSH (pairs whose fingerprint sets are alike), so the n (n - 1)
+   / 2 pairs are never all compared. A pair's score is the weighted Jaccard similarity of its
+   fingerprints (the weight both have over the weight either has). It is flagged at
+   ``min_score`` when it also shares ``min_shared`` uncommon fingerprints: two students who
+   wrote the class's natural solution share only common passages. Flagged pairs linked
    together form clusters.
 
 Everything from a submission is untrusted: its text only ever reaches the HTML page through
@@ -63,12 +66,14 @@ _BODIES = ("body", "handlers", "orelse", "finalbody")
 class Settings:
     """The detector's parameters (the README and the benchmark say how they were chosen).
 
-    ``k``: characters per hashed substring (the noise threshold: shorter shared passages
-    are never seen). ``window``: winnowing window (a shared passage of ``k + window - 1``
-    characters always shares a fingerprint). ``common_count`` and ``common_share``: a
-    fingerprint in more than ``max(common_count, common_share * n)`` of n submissions is
-    common code, not evidence. ``min_shared``: distinctive fingerprints a pair must share to
-    be flagged. ``min_score``: share of the smaller side's distinctive fingerprints.
+    ``k``: characters per hashed substring of the normalised text (shorter shared passages are
+    never seen). ``window``: winnowing window (a shared passage of ``k + window - 1``
+    characters always shares a fingerprint). ``uncommon_count``, ``uncommon_share``: a
+    fingerprint held by at most ``max(uncommon_count, uncommon_share * n)`` of n submissions
+    is uncommon. ``min_shared``: uncommon fingerprints a flagged pair shares at least.
+    ``min_score``: the weighted Jaccard similarity from which a pair is flagged.
+    ``lsh_threshold``, ``num_perm``: the MinHash LSH that proposes candidate pairs (Jaccard
+    similarity of fingerprint sets; permutations).
     """
 
     k: int = 25
@@ -151,6 +156,7 @@ class AssignmentReport:
     closest_unflagged: Pair | None
     uncommon_cutoff: int
     not_compared: list[str]
+    weights: dict[int, float] = field(default_factory=dict)  # fingerprint -> its IDF
 
 
 class _Release:
@@ -595,7 +601,7 @@ def compare(assignment: str, cells_by_student: Mapping[str, Sequence[Cell]],
     flagged = [p for p in ranked if is_flagged(p, settings)]
     closest = next((p for p in ranked if not is_flagged(p, settings)), None)
     return AssignmentReport(assignment, {s.student: s for s in submissions}, flagged,
-                            clusters(flagged), closest, cutoff, [])
+                            clusters(flagged), closest, cutoff, [], weights)
 
 
 def compare_assignment(course_root: Path, assignment: str,
