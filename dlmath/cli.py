@@ -106,15 +106,16 @@ def cmd_similarity(args: argparse.Namespace) -> int:
         closest = report.closest_unflagged
         print(f"{report.assignment}: {len(report.submissions)} submissions, "
               f"{len(report.flagged)} pair{'s' if len(report.flagged) != 1 else ''} flagged"
-              + (f" (most similar pair not flagged: {percent(closest.score)})" if closest
-                 else ""))
-        rows += [[report.assignment, p.a, p.b, percent(p.score), p.shared]
-                 for p in report.flagged]
+              f" (evidence above {report.evidence_needed:.1f}"
+              + (f"; most similar pair not flagged: {percent(closest.score)}, evidence "
+                 f"{closest.evidence:.1f})" if closest else ")"))
+        rows += [[report.assignment, p.a, p.b, percent(p.score), f"{p.evidence:.1f}",
+                  p.shared] for p in report.flagged]
         cluster_rows += [[report.assignment, len(c), ", ".join(c)] for c in report.clusters]
     if rows:
         print()
-        print(format_table(["assignment", "student", "student", "score", "uncommon shared"],
-                           rows))
+        print(format_table(["assignment", "student", "student", "score", "evidence",
+                            "uncommon shared"], rows))
     if cluster_rows:
         print("\nClusters of three or more:")
         print(format_table(["assignment", "students", "who"], cluster_rows))
@@ -221,7 +222,8 @@ def build_parser() -> argparse.ArgumentParser:
                             help="the HTML page to write (default: similarity.html in the "
                                  "course folder)")
     similarity.add_argument("--threshold", type=float, default=90, metavar="PERCENT",
-                            help="flag pairs scoring at least this (default: 90)")
+                            help="also flag pairs scoring at least this, whatever their "
+                                 "evidence (default: 90)")
 
     demo = add("demo", cmd_demo,
                "Release, simulate a class, autograde, write feedback, export and summarise, "

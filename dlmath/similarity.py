@@ -23,13 +23,24 @@ document fingerprinting*, SIGMOD 2003), with copydetect's implementation of the 
    a passage the whole class wrote (the natural solution) weighs nothing, one of a kind the
    most. A fingerprint held by at most ``max(uncommon_count, uncommon_share * n)``
    submissions is *uncommon*.
-5. **Pairs.** Candidates come from an inverted index (pairs sharing an uncommon fingerprint)
-   and from datasketch's MinHash LSH (pairs whose fingerprint sets are alike), so the n (n - 1)
-   / 2 pairs are never all compared. A pair's score is the weighted Jaccard similarity of its
-   fingerprints (the weight both have over the weight either has). It is flagged at
-   ``min_score`` when it also shares ``min_shared`` uncommon fingerprints: two students who
-   wrote the class's natural solution share only common passages. Flagged pairs linked
-   together form clusters.
+5. **Evidence.** The same for whole top-level statements (a function, a module-level
+   assignment, as normalised): one held by m of n submissions weighs log(n / m) nats, the
+   surprise of finding it in another student's work. A pair's *evidence* is the weight of the
+   statements both have. Two honest students who write a short task the natural way share
+   statements the class has in common (weighing next to nothing); a copy shares the
+   copier's whole notebook, statement for statement, and every student writes most tasks a
+   little differently from everyone else, so those statements are rare.
+6. **Pairs.** Candidates come from inverted indexes (pairs sharing an uncommon fingerprint or
+   an uncommon statement) and from datasketch's MinHash LSH (pairs whose fingerprint sets are
+   alike), so the n (n - 1) / 2 pairs are never all compared. A pair's score is the weighted
+   Jaccard similarity of its fingerprints (the weight both have over the weight either has).
+   It is flagged when either
+   * its evidence exceeds log(n (n - 1) / 2 / ``chance_pairs``): were the students'
+     statements independent, fewer than ``chance_pairs`` of the class's pairs would share that
+     much by chance (a Bonferroni bound, so the bar rises with the class); or
+   * it scores ``min_score`` and shares ``min_shared`` uncommon fingerprints (nearly all
+     code in common, also when a copier edited every statement a little).
+   Flagged pairs linked together form clusters.
 
 Everything from a submission is untrusted: its text only ever reaches the HTML page through
 the Jinja2 template's autoescaping (see :func:`render_html`).
@@ -43,7 +54,7 @@ import copy
 import json
 import math
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -73,7 +84,9 @@ class Settings:
     is uncommon. ``min_shared``: uncommon fingerprints a flagged pair shares at least.
     ``min_score``: the weighted Jaccard similarity from which a pair is flagged.
     ``lsh_threshold``, ``num_perm``: the MinHash LSH that proposes candidate pairs (Jaccard
-    similarity of fingerprint sets; permutations).
+    similarity of fingerprint sets; permutations). ``chance_pairs``: how many of the class's
+    pairs may share statements by chance, were they independent (see
+    :func:`evidence_needed`).
     """
 
     k: int = 25
@@ -84,6 +97,7 @@ class Settings:
     min_score: float = 0.9
     lsh_threshold: float = 0.7
     num_perm: int = 128
+    chance_pairs: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -112,6 +126,7 @@ class Normalised:
     text: str
     origins: list[tuple[int, int, int]]
     notes: list[str] = field(default_factory=list)
+    units: list[str] = field(default_factory=list)  # each top-level statement's text
 
     def line_starts(self) -> list[int]:
         """Offset in ``text`` of each line's first character."""
@@ -132,17 +147,21 @@ class Submission:
     fingerprints: dict[int, list[int]]  # hash -> offsets of its substrings in the text
     uncommon: frozenset[int] = frozenset()  # held by few submissions (the uncommon cutoff)
     weight: float = 0.0  # the inverse document frequencies of its fingerprints, summed
+    units: frozenset[str] = frozenset()  # its normalised top-level statements
+    rare_units: frozenset[str] = frozenset()  # those held by few submissions
 
 
 @dataclass(frozen=True)
 class Pair:
-    """Two submissions (``a`` < ``b``): their score and how many uncommon fingerprints
-    (passages few others have) they share."""
+    """Two submissions (``a`` < ``b``): their score, how many uncommon fingerprints
+    (passages few others have) they share, and the evidence (nats) of the top-level
+    statements they share."""
 
     a: str
     b: str
     shared: int
     score: float
+    evidence: float = 0.0
 
 
 @dataclass
@@ -157,9 +176,11 @@ class AssignmentReport:
     uncommon_cutoff: int
     not_compared: list[str]
     weights: dict[int, float] = field(default_factory=dict)  # fingerprint -> its IDF
+    unit_weights: dict[str, float] = field(default_factory=dict)  # statement -> its IDF
+    evidence_needed: float = math.inf  # a pair's evidence flags it above this
 
 
-class _Release:
+class Release:
     """What the release notebook fixes: the names the assignment prescribes, its code
     (never evidence of copying) and its cells' sources (cells handed back unchanged)."""
 
@@ -393,7 +414,7 @@ def _mark_headers(tree: ast.AST) -> None:
             node.header_end = max(node.lineno, body[0].lineno - 1)
 
 
-def normalise(cells: Sequence[Cell], release: _Release) -> Normalised:
+def normalise(cells: Sequence[Cell], release: Release) -> Normalised:
     """The normalised text of a submission's cells, each line with where it came from."""
     units: list[tuple[int, ast.stmt]] = []
     plain: list[tuple[str, tuple[int, int, int]]] = []
@@ -431,7 +452,9 @@ def normalise(cells: Sequence[Cell], release: _Release) -> Normalised:
     # Independent definitions in a canonical order; other statements keep theirs.
     definitions.sort(key=lambda lines: "\n".join(text for text, _ in lines))
     ordered = [line for lines in definitions + statements for line in lines] + plain
-    return Normalised("\n".join(text for text, _ in ordered), [o for _, o in ordered], notes)
+    units = ["\n".join(text for text, _ in lines) for lines in definitions + statements]
+    return Normalised("\n".join(text for text, _ in ordered), [o for _, o in ordered], notes,
+                      units)
 
 
 # Two polynomial hashes modulo primes below 2**31, combined into 53 bits: exact in the
@@ -467,7 +490,7 @@ def fingerprint(text: str, settings: Settings) -> dict[int, list[int]]:
     return dict(prints)
 
 
-def read_cells(path: Path, release: _Release) -> list[Cell]:
+def read_cells(path: Path, release: Release) -> list[Cell]:
     """The code cells of a submitted notebook that are not the release's own, labelled with
     their grade id where it is one of the assignment's answer cells ("cell N" otherwise).
 
@@ -489,13 +512,13 @@ def read_cells(path: Path, release: _Release) -> list[Cell]:
     return cells
 
 
-def _pairs_sharing(submissions: Sequence[Submission]) -> set[tuple[int, int]]:
-    """The pairs that share an uncommon fingerprint (an inverted index: no fingerprint has
-    more holders than the uncommon cutoff, so the work grows with n times that cutoff, not
-    with n squared)."""
-    holders: dict[int, list[int]] = defaultdict(list)
-    for index, submission in enumerate(submissions):
-        for value in submission.uncommon:
+def _pairs_sharing(rare: Sequence[Iterable[Hashable]]) -> set[tuple[int, int]]:
+    """The pairs (i, j) whose ``rare[i]`` and ``rare[j]`` share an item (an inverted index:
+    the items are uncommon fingerprints or statements, none with more holders than the
+    uncommon cutoff, so the work grows with n times that cutoff, not with n squared)."""
+    holders: dict[Hashable, list[int]] = defaultdict(list)
+    for index, items in enumerate(rare):
+        for value in items:
             holders[value].append(index)
     return {(first, second) for group in holders.values()
             for i, first in enumerate(group) for second in group[i + 1:]}
@@ -518,38 +541,56 @@ def _similar_sets(submissions: Sequence[Submission], settings: Settings) -> set[
     return pairs
 
 
-def _pair(first: Submission, second: Submission, weights: Mapping[int, float]) -> Pair:
+def _pair(first: Submission, second: Submission, weights: Mapping[int, float],
+          unit_weights: Mapping[str, float]) -> Pair:
     """Score a pair: the weighted Jaccard similarity of their fingerprints, the weight of
-    those both have over the weight of those either has."""
+    those both have over the weight of those either has; and the evidence of the
+    statements both have."""
     shared = sum(weights[h] for h in first.fingerprints.keys() & second.fingerprints.keys())
     union = first.weight + second.weight - shared
     score = shared / union if union else 0.0
+    evidence = sum(unit_weights[u] for u in first.units & second.units)
     a, b = sorted((first.student, second.student))
-    return Pair(a, b, len(first.uncommon & second.uncommon), score)
+    return Pair(a, b, len(first.uncommon & second.uncommon), score, evidence)
 
 
 def score_pairs(submissions: Sequence[Submission], weights: Mapping[int, float],
-                settings: Settings, all_pairs: bool = False) -> list[Pair]:
+                unit_weights: Mapping[str, float], settings: Settings,
+                all_pairs: bool = False) -> list[Pair]:
     """The pairs worth scoring, with their scores, most similar first.
 
-    Candidates are the pairs that share an uncommon fingerprint (an inverted index) and the
-    pairs whose fingerprint sets are alike (MinHash LSH). ``all_pairs`` scores each of the
-    n (n - 1) / 2 pairs instead (the naive method; the benchmark compares the two)."""
+    Candidates are the pairs that share an uncommon fingerprint or statement (inverted
+    indexes) and the pairs whose fingerprint sets are alike (MinHash LSH). ``all_pairs``
+    scores each of the n (n - 1) / 2 pairs instead (the naive method; the benchmark compares
+    the two)."""
     if all_pairs:
         candidates = {(i, j) for i in range(len(submissions))
                       for j in range(i + 1, len(submissions))}
     else:
-        candidates = _pairs_sharing(submissions) | _similar_sets(submissions, settings)
-    pairs = [_pair(submissions[i], submissions[j], weights) for i, j in candidates]
-    return sorted((p for p in pairs if p.score > 0),
-                  key=lambda p: (-p.score, -p.shared, p.a, p.b))
+        candidates = (_pairs_sharing([s.uncommon for s in submissions])
+                      | _pairs_sharing([s.rare_units for s in submissions])
+                      | _similar_sets(submissions, settings))
+    pairs = [_pair(submissions[i], submissions[j], weights, unit_weights)
+             for i, j in candidates]
+    return sorted((p for p in pairs if p.score > 0 or p.evidence > 0),
+                  key=lambda p: (-p.score, -p.evidence, p.a, p.b))
 
 
-def is_flagged(pair: Pair, settings: Settings) -> bool:
-    """Whether a pair is flagged: most of its code in common (weighted by rarity), and
-    enough of it uncommon (two students who both wrote the class's natural solution share
-    only common passages)."""
-    return pair.shared >= settings.min_shared and pair.score >= settings.min_score
+def evidence_needed(count: int, settings: Settings) -> float:
+    """The evidence (nats) above which a pair of ``count`` submissions is flagged:
+    log(pairs / ``chance_pairs``). Were students' statements independent, a pair would share
+    statements of that weight with probability exp(-evidence), so fewer than
+    ``chance_pairs`` of the count (count - 1) / 2 pairs would by chance (Bonferroni)."""
+    return math.log(max(math.comb(count, 2), 1) / settings.chance_pairs)
+
+
+def is_flagged(pair: Pair, settings: Settings, needed: float) -> bool:
+    """Whether a pair is flagged: its shared statements are too rare to be chance
+    (``needed``: :func:`evidence_needed`), or most of its code is in common (weighted by
+    rarity) with enough of it uncommon (two students who both wrote the class's natural
+    solution share only common passages)."""
+    return pair.evidence > needed or (pair.shared >= settings.min_shared
+                                      and pair.score >= settings.min_score)
 
 
 def clusters(pairs: Iterable[Pair]) -> list[list[str]]:
@@ -579,7 +620,7 @@ def compare(assignment: str, cells_by_student: Mapping[str, Sequence[Cell]],
             release_notebook: nbformat.NotebookNode,
             settings: Settings = Settings()) -> AssignmentReport:
     """Compare the students' cells of one assignment (the core, without files)."""
-    release = _Release(release_notebook)
+    release = Release(release_notebook)
     boilerplate = set(substring_hashes(
         normalise([Cell("release", c.source) for c in release_notebook.cells
                    if c.cell_type == "code"], release).text, settings.k).tolist())
@@ -588,20 +629,27 @@ def compare(assignment: str, cells_by_student: Mapping[str, Sequence[Cell]],
         normalised = normalise(cells, release)
         prints = {h: o for h, o in fingerprint(normalised.text, settings).items()
                   if h not in boilerplate}
-        submissions.append(Submission(student, list(cells), normalised, prints))
+        submissions.append(Submission(student, list(cells), normalised, prints,
+                                      units=frozenset(normalised.units)))
     frequency = Counter(h for s in submissions for h in s.fingerprints)
+    unit_frequency = Counter(u for s in submissions for u in s.units)
     # Inverse document frequency: a passage everyone has weighs 0, one of a kind log(n).
     weights = {h: math.log(len(submissions) / n) for h, n in frequency.items()}
+    unit_weights = {u: math.log(len(submissions) / n) for u, n in unit_frequency.items()}
     cutoff = uncommon_cutoff(len(submissions), settings)
     for submission in submissions:
         submission.uncommon = frozenset(h for h in submission.fingerprints
                                         if frequency[h] <= cutoff)
+        submission.rare_units = frozenset(u for u in submission.units
+                                          if unit_frequency[u] <= cutoff)
         submission.weight = sum(weights[h] for h in submission.fingerprints)
-    ranked = score_pairs(submissions, weights, settings)
-    flagged = [p for p in ranked if is_flagged(p, settings)]
-    closest = next((p for p in ranked if not is_flagged(p, settings)), None)
+    needed = evidence_needed(len(submissions), settings)
+    ranked = score_pairs(submissions, weights, unit_weights, settings)
+    flagged = [p for p in ranked if is_flagged(p, settings, needed)]
+    closest = next((p for p in ranked if not is_flagged(p, settings, needed)), None)
     return AssignmentReport(assignment, {s.student: s for s in submissions}, flagged,
-                            clusters(flagged), closest, cutoff, [], weights)
+                            clusters(flagged), closest, cutoff, [], weights, unit_weights,
+                            needed)
 
 
 def compare_assignment(course_root: Path, assignment: str,
@@ -616,7 +664,7 @@ def compare_assignment(course_root: Path, assignment: str,
         raise CourseError(f"{release_path} is missing: run dlmath release first (the release "
                           "notebook tells the given code from the students' own)")
     release_notebook = nbformat.read(release_path, as_version=4)
-    release = _Release(release_notebook)
+    release = Release(release_notebook)
     cells_by_student: dict[str, list[Cell]] = {}
     not_compared = []
     submitted = course_root / "submitted"

@@ -1,7 +1,8 @@
 """``dlmath similarity``: planted copies are found, honest work is not flagged, the page is inert.
 
-The classes are simulated (``tests/similarity_class.py``): honest students hand in the harness's
-variants; copiers disguise another student's answer cells. A class of ~30 takes seconds.
+The classes are simulated (``tests/similarity_class.py``): honest students write each task their
+own way from the harness's answers; copiers disguise another student's answer cells. A class of
+~30 takes seconds.
 """
 
 from __future__ import annotations
@@ -18,9 +19,11 @@ import pytest
 from dlmath.cli import main
 from dlmath.similarity import (
     Cell,
+    Release,
     Settings,
     compare,
     compare_assignment,
+    evidence_needed,
     normalise,
     render_html,
 )
@@ -28,10 +31,12 @@ from dlmath.similarity import (
 sys.path.insert(0, str(Path(__file__).parent))
 from similarity_class import (  # noqa: E402
     REPO,
+    REWRITES,
     ClassBuilder,
     change_numbers,
     copy_truth,
     disguise,
+    restyle,
 )
 
 EX1 = "ex1_ill_conditioned_gd"
@@ -52,10 +57,10 @@ def _flagged(course: Path, assignment: str) -> set[frozenset[str]]:
 
 @pytest.fixture(scope="module")
 def planted(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, set[frozenset[str]]]:
-    """30 honest students of ex1 (every harness variant, then mixed answers) and 4 copiers:
-    three of different students, one more of a copied student (a cluster of three)."""
+    """30 honest students of ex1 and 4 copiers: three of different students (one of them
+    writing one task themselves), one more of a copied student (a cluster of three)."""
     course = _course(tmp_path_factory.mktemp("planted"))
-    students = ClassBuilder(course, EX1, seed=7).build(30, 3, style=0.5, rings=1)
+    students = ClassBuilder(course, EX1, seed=7).build(30, 3, rings=1, partial=1)
     return course, copy_truth(students)
 
 
@@ -65,7 +70,7 @@ def test_planted_copies_are_found_and_nothing_else(planted, capsys) -> None:
     assert main(["--course", str(course), "similarity", EX1]) == 1
     out, err = capsys.readouterr()
     assert _flagged(course, EX1) == truth
-    assert f"{EX1}: 34 submissions, 5 pairs flagged" in out
+    assert f"{EX1}: 34 submissions, 5 pairs flagged (evidence above 6.3;" in out
     assert "Clusters of three or more:" in out
     assert "5 pairs flagged for review" in err
     assert (course / "similarity.html").is_file()
@@ -74,11 +79,11 @@ def test_planted_copies_are_found_and_nothing_else(planted, capsys) -> None:
 def test_a_copy_adapted_to_the_copiers_numbers_is_found(tmp_path: Path) -> None:
     course = _course(tmp_path)
     builder = ClassBuilder(course, EX1, seed=3)
-    builder.build(26, 0, style=0.5)
+    builder.build(26, 0)
     original = "h00003"
     numbers_changed = [change_numbers(s, random.Random(1)) for s in builder.answers[original]]
     assert numbers_changed != builder.answers[original]
-    builder._write("copier", numbers_changed)
+    builder.write("copier", numbers_changed)
     assert _flagged(course, EX1) == {frozenset((original, "copier"))}
 
 
@@ -89,17 +94,15 @@ def test_the_harness_class_is_not_flagged(tmp_path: Path, assignment: str, capsy
     course = _course(tmp_path)
     builder = ClassBuilder(course, assignment, seed=1)
     for index, variant in enumerate(builder.variants):
-        builder.honest(f"s{index:03d}", variant, style=0)
-    builder.honest("natural1", builder.variants[0], style=0)
-    builder.honest("natural2", builder.variants[0], style=0)
+        builder.harness(f"s{index:03d}", variant)
+    builder.harness("natural1", builder.variants[0])
+    builder.harness("natural2", builder.variants[0])
     assert main(["--course", str(course), "similarity", assignment]) == 0
     assert "0 pairs flagged" in capsys.readouterr().out
 
 
 def test_cosmetic_changes_normalise_away() -> None:
     release = nbformat.read(REPO / "release" / EX1 / f"{EX1}.ipynb", as_version=4)
-    from dlmath.similarity import _Release
-
     original = [
         "def _clip(v, lo=0.5):\n    return max(v, lo)\n\n\n"
         "def steps_to_tolerance(path, tol=1e-6):\n"
@@ -109,11 +112,66 @@ def test_cosmetic_changes_normalise_away() -> None:
         "    return int(hits[0]) if hits.size else None\n",
     ]
     copied = disguise(original, {"steps_to_tolerance", "np"}, random.Random(1))
-    text = normalise([Cell("a", s) for s in original], _Release(release)).text
+    text = normalise([Cell("a", s) for s in original], Release(release)).text
     assert copied != original
     assert copied[0].startswith("def steps_to_tolerance"), "the functions are reordered"
-    assert normalise([Cell("a", s) for s in copied], _Release(release)).text == text
+    assert normalise([Cell("a", s) for s in copied], Release(release)).text == text
     assert "v0" in text and "#" in text and "numpy.linalg.norm" in text
+
+
+def _functions(*bodies: int) -> Cell:
+    """A cell of helper functions, one per number i in ``bodies``, returning x added to itself
+    i times (so each normalises to a statement of its own)."""
+    return Cell("answer", "\n\n".join(f"def f{i}(x):\n    return x{' + x' * i}"
+                                      for i in bodies))
+
+
+@pytest.mark.parametrize(("shared", "flagged"), [(1, False), (3, True)])
+def test_a_pair_is_flagged_when_its_shared_statements_are_too_rare_for_chance(
+        shared: int, flagged: bool) -> None:
+    """20 students with three functions nobody else wrote; two of them also share
+    ``shared`` more. Each shared one weighs log(20 / 2) = 2.3 nats; the bar is log(190) =
+    5.25 (one chance pair expected among the 190): one is chance, three are not."""
+    release = nbformat.read(REPO / "release" / EX1 / f"{EX1}.ipynb", as_version=4)
+    cells = {f"s{k:02d}": [_functions(*range(10 + 3 * k, 13 + 3 * k))] for k in range(20)}
+    common = range(200, 200 + shared)
+    cells["s00"] = [_functions(*range(10, 13), *common)]
+    cells["s01"] = [_functions(*range(13, 16), *common)]
+    report = compare(EX1, cells, release)
+    assert report.evidence_needed == pytest.approx(5.25, abs=0.01)
+    pair = next(p for p in compare(EX1, cells, release, Settings(chance_pairs=1e9)).flagged
+                if {p.a, p.b} == {"s00", "s01"})
+    assert pair.evidence == pytest.approx(shared * 2.303, abs=0.01)
+    assert pair.score < Settings().min_score  # not flagged for sharing most of its code
+    assert [(p.a, p.b) for p in report.flagged] == ([("s00", "s01")] if flagged else [])
+
+
+def test_evidence_needed_grows_with_the_class() -> None:
+    assert evidence_needed(200, Settings()) == pytest.approx(9.90, abs=0.01)
+    assert evidence_needed(2000, Settings()) > evidence_needed(200, Settings())
+    assert evidence_needed(200, Settings(chance_pairs=2)) == pytest.approx(9.21, abs=0.01)
+
+
+@pytest.mark.parametrize("assignment", [EX1, "ex3_gradient_checking", EX4,
+                                        "ex5_condition_numbers"])
+def test_the_honest_rewrites_keep_the_visible_tests_passing(tmp_path: Path, assignment: str,
+                                                           monkeypatch) -> None:
+    """The simulated honest students compute what the reference computes: the reference
+    with every rewrite wherever it applies passes the release notebook's tests, run in
+    order. (ex2's tests take a minute: left out.)"""
+    builder = ClassBuilder(tmp_path, assignment)
+    reference = builder.cells[0]
+    restyled = [restyle(s, random.Random(0), dict.fromkeys(REWRITES, 1.0)) for s in reference]
+    assert sum(a != b for a, b in zip(reference, restyled, strict=True)) >= 2
+    monkeypatch.setenv("MPLBACKEND", "Agg")
+    monkeypatch.chdir(REPO / "release" / assignment)
+    answers = iter(restyled)
+    namespace: dict[str, object] = {}
+    for cell in builder.release_nb.cells:
+        if cell.cell_type == "code":
+            is_answer = cell.metadata.get("nbgrader", {}).get("solution", False)
+            exec(compile(next(answers) if is_answer else cell.source, cell.metadata.get(
+                "nbgrader", {}).get("grade_id", "cell"), "exec"), namespace)  # noqa: S102
 
 
 HOSTILE = '<script>alert("x")</script><img src=x onerror=alert(1)>'
