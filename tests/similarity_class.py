@@ -656,15 +656,17 @@ def add_comments_and_prints(source: str, rng: random.Random, rate: float = 0.3) 
 
 def reorder_definitions(sources: list[str], rng: random.Random) -> list[str]:
     """Each cell's top-level functions shuffled, and one function of a cell with more than
-    one moved to the end of another cell (copying by cells, then tidying)."""
-    cells = []
-    for source in sources:
+    one statement moved to the end of another cell (copying by cells, then tidying; other
+    statements stay where they run)."""
+    cells, crowded = [], []
+    for index, source in enumerate(sources):
         tree = ast.parse(source)
         definitions = [n for n in tree.body if isinstance(n, ast.FunctionDef)]
         others = [n for n in tree.body if not isinstance(n, ast.FunctionDef)]
         rng.shuffle(definitions)
         cells.append([ast.unparse(n) for n in definitions] + [ast.unparse(n) for n in others])
-    crowded = [i for i, parts in enumerate(cells) if len(parts) > 1]
+        if definitions and len(tree.body) > 1:  # a function to move, and a cell left behind
+            crowded.append(index)
     if crowded and len(cells) > 1:
         source = rng.choice(crowded)
         target = rng.choice([i for i in range(len(cells)) if i != source])
@@ -682,9 +684,36 @@ class Student:
     own: int = 0
 
 
+def rename_helpers(sources: list[str], keep: set[str], rng: random.Random) -> list[str]:
+    """Every top-level function not in ``keep`` renamed the same way in every cell (a helper
+    may be called from another cell than its own)."""
+    trees = [ast.parse(s) for s in sources]
+    helpers = sorted({n.name for t in trees for n in t.body if isinstance(n, ast.FunctionDef)}
+                     - keep)
+    taken = keep | {n.id for t in trees for n in ast.walk(t) if isinstance(n, ast.Name)}
+    names = {}
+    for helper in helpers:
+        name = helper
+        while name in taken:
+            name = f"{rng.choice(WORDS)}_{rng.randint(1, 99)}"
+        taken.add(name)
+        names[helper] = name
+    for tree in trees:
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Name):
+                node.id = names.get(node.id, node.id)
+            elif isinstance(node, ast.FunctionDef):
+                node.name = names.get(node.name, node.name)
+    return [ast.unparse(t) for t in trees]
+
+
 def personalise(sources: list[str], keep: set[str], rng: random.Random) -> list[str]:
     """Cosmetic changes only: names, comments, prints, numbers."""
-    return [add_comments_and_prints(change_numbers(rename_variables(s, keep, rng), rng), rng)
+    sources = rename_helpers(sources, keep, rng)
+    helpers = {n.name for s in sources for n in ast.parse(s).body
+               if isinstance(n, ast.FunctionDef)}
+    return [add_comments_and_prints(change_numbers(rename_variables(s, keep | helpers, rng),
+                                                   rng), rng)
             for s in sources]
 
 

@@ -17,6 +17,7 @@ import nbformat
 import pytest
 
 from dlmath.cli import main
+from dlmath.course import assignment_ids
 from dlmath.similarity import (
     Cell,
     Release,
@@ -117,6 +118,26 @@ def test_cosmetic_changes_normalise_away() -> None:
     assert copied[0].startswith("def steps_to_tolerance"), "the functions are reordered"
     assert normalise([Cell("a", s) for s in copied], Release(release)).text == text
     assert "v0" in text and "#" in text and "numpy.linalg.norm" in text
+
+
+@pytest.mark.parametrize("assignment", assignment_ids(REPO))
+def test_every_disguised_copy_normalises_to_its_original(tmp_path: Path,
+                                                         assignment: str) -> None:
+    """Renamed variables and helpers, functions reordered and moved to another cell,
+    comments, prints and numbers added or changed: the normalised text is the original's."""
+    builder = ClassBuilder(tmp_path, assignment, seed=4)
+    students = builder.build(6, 3, rings=1)
+    release = Release(builder.release_nb)
+
+    def text(student: str) -> str:
+        return normalise([Cell(str(i), s) for i, s in enumerate(builder.answers[student])],
+                         release).text
+
+    copies = [s for s in students if s.copied_from]
+    assert len(copies) == 4
+    for copy in copies:
+        assert builder.answers[copy.student_id] != builder.answers[copy.copied_from]
+        assert text(copy.student_id) == text(copy.copied_from), copy
 
 
 def _functions(*bodies: int) -> Cell:
