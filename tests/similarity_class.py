@@ -28,12 +28,13 @@ notebook even when, on a short task, they often write the same natural solution.
 :func:`coincidence` measures how often two honest students hand in the same normalised code
 for a task and for the whole notebook (the benchmark prints it, so the reader can see the
 class is not degenerate); ``tests/test_similarity.py`` checks that the rewrites keep the
-visible tests passing.
+visible tests passing (four assignments; ex2's tests take a minute).
 
 **Copiers** take another student's answer cells and disguise them: every variable and
-parameter renamed, the functions of each cell in another order and one moved to another cell,
-comments and prints added, and every number changed to the copier's own. A *partial* copier
-copies all tasks but ``own`` of them, which they write themselves as an honest student would.
+parameter renamed (helpers the same way in every cell), the functions of each cell in
+another order and one moved to another cell, comments and prints added, and every number
+changed to the copier's own. A *partial* copier copies all tasks but ``own`` of them, which
+they write themselves as an honest student would.
 """
 
 from __future__ import annotations
