@@ -17,6 +17,7 @@ from nbgrader.api import Gradebook, MissingEntry
 from dlmath.cli.common import EXIT_ATTENTION, EXIT_OK, EXIT_USAGE, selected_assignments
 from dlmath.cli.lms import add_lms_commands
 from dlmath.cli.progress import Progress
+from dlmath.cli.similarity import add_similarity_command
 from dlmath.course import CourseError, check_assignment, find_course_root, open_api
 from dlmath.grading.pipeline import grade, submitted_students
 from dlmath.plugins.late_submission import grant_extension, parse_time
@@ -203,6 +204,8 @@ def build_parser() -> argparse.ArgumentParser:
     until.add_argument("--remove", action="store_true", help="take the extension back")
 
     add_lms_commands(add)
+
+    add_similarity_command(add)
 
     demo = add("demo", cmd_demo,
                "Release, simulate a class, autograde, write feedback, export and summarise, "

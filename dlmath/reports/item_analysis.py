@@ -22,6 +22,7 @@ from nbgrader.api import Gradebook
 
 from dlmath.cells import grade_id, is_test_cell
 from dlmath.grading.status import CHANGED, GRADED, MANUAL_PENDING, grade_entries
+from dlmath.reports.html import render
 from dlmath.reports.tables import format_table
 
 # Submissions whose autograded cells have scores; the others are left out, and counted.
@@ -200,15 +201,10 @@ def exercise_figure(ex: ExerciseStats) -> str:
     return encoded
 
 
-TEMPLATES = Path(__file__).parent / "templates"
-
-
 def render_html(analysis: ItemAnalysis, title: str = "Item analysis") -> str:
     """The report page (``templates/item_analysis.html.j2``): overview, then per exercise its
     plots, its test cells and its most common failing checks. Every text is escaped (names
     and messages come from notebooks and the gradebook)."""
-    import jinja2
-
     exercises = []
     for ex in analysis.exercises.values():
         graded = len(ex.totals)
@@ -228,11 +224,7 @@ def render_html(analysis: ItemAnalysis, title: str = "Item analysis") -> str:
             "left_out": ", ".join(f"{n} {s}" for s, n in sorted(ex.left_out.items())) or "-",
             "figure": exercise_figure(ex) if graded else "", "cells": cells,
             "failing": failing})
-    environment = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True,
-                                     trim_blocks=True, lstrip_blocks=True,
-                                     undefined=jinja2.StrictUndefined)
-    return environment.get_template("item_analysis.html.j2").render(title=title,
-                                                                     exercises=exercises)
+    return render("item_analysis.html.j2", title=title, exercises=exercises)
 
 
 def write_report(gradebook: Gradebook, course_root: Path, dest: Path) -> ItemAnalysis:
