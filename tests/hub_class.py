@@ -22,6 +22,7 @@ import pwd
 import secrets
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -31,10 +32,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+import requests
 
 from dlmath.course import copy_course, repository_root
 
 ASSIGNMENT = "ex1_ill_conditioned_gd"
+HUB_START_SECONDS = 180
+# The hub stops every server and the formgrader service before it exits (slow on two cores).
+HUB_STOP_SECONDS = 90
 DLMATH = Path(sys.executable).parent / "dlmath"
 NBGRADER = Path(sys.executable).parent / "nbgrader"
 RUNUSER = shutil.which("runuser", path="/usr/sbin:/sbin:/usr/bin:/bin") or "runuser"
@@ -210,3 +215,91 @@ def write_canvas_roster(path: Path, logins: Sequence[str]) -> None:
         for number, login in enumerate(logins, start=1):
             writer.writerow([f"Student{number}, Test{number}", str(5100 + number),
                              f"S{number:07d}", login, "Section 1"])
+
+
+@dataclass
+class RunningHub:
+    """A ``dlmath hub`` started by :func:`start_hub`."""
+
+    url: str
+    process: subprocess.Popen
+    log: Path
+    hub_class: HubClass
+
+    def token(self, account: Account) -> str:
+        """A new API token of ``account``, asked for with its password (as any client may)."""
+        reply = requests.post(f"{self.url}/hub/api/users/{account.login}/tokens", timeout=60,
+                              json={"auth": {"username": account.login,
+                                             "password": account.password},
+                                    "note": "hub test"})
+        assert reply.status_code == 201, (reply.status_code, reply.text)
+        return reply.json()["token"]
+
+    def session(self, account: Account) -> requests.Session:
+        """A requests session that calls the hub and servers as ``account``."""
+        session = requests.Session()
+        session.headers["Authorization"] = f"token {self.token(account)}"
+        return session
+
+    def start_server(self, session: requests.Session, login: str) -> None:
+        """Start ``login``'s JupyterLab through the Hub's REST API and wait until it is ready."""
+        reply = session.post(f"{self.url}/hub/api/users/{login}/server", timeout=60)
+        assert reply.status_code in (201, 202), (reply.status_code, reply.text)
+        deadline = time.monotonic() + HUB_START_SECONDS
+        while not session.get(f"{self.url}/hub/api/users/{login}", timeout=60).json()[
+                "servers"].get("", {}).get("ready"):
+            assert time.monotonic() < deadline, f"{login}'s server did not start:\n{self.tail()}"
+            time.sleep(0.5)
+
+    def tail(self, lines: int = 60) -> str:
+        """The end of the hub's log, for failure messages."""
+        text = self.log.read_text(encoding="utf-8", errors="replace") if self.log.exists() else ""
+        return "\n".join(text.splitlines()[-lines:])
+
+
+def start_hub(hub_class: HubClass, log: Path, *extra: str) -> RunningHub:
+    """Start ``dlmath hub`` (as root, on a free loopback port) for ``hub_class``, with its
+    instructor, logging to ``log``; wait until the Hub's API answers."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    log.parent.mkdir(parents=True, exist_ok=True)
+    command = [str(DLMATH), "--course", str(hub_class.course), "hub", "--port", str(port),
+               "--exchange", str(hub_class.exchange), "--state-dir", str(hub_class.state),
+               "--instructor", hub_class.instructor.login, *extra]
+    with open(log, "w", encoding="utf-8") as output:
+        process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=output,
+                                   stderr=subprocess.STDOUT, start_new_session=True)
+    hub = RunningHub(f"http://127.0.0.1:{port}", process, log, hub_class)
+    deadline = time.monotonic() + HUB_START_SECONDS
+    while True:
+        if process.poll() is not None:
+            pytest.fail(f"dlmath hub exited with {process.returncode}:\n{hub.tail()}")
+        try:
+            if requests.get(f"{hub.url}/hub/api", timeout=5).ok:
+                return hub
+        except requests.ConnectionError:
+            pass
+        if time.monotonic() > deadline:
+            stop_hub(hub)
+            pytest.fail(f"the hub did not answer within {HUB_START_SECONDS} s:\n{hub.tail()}")
+        time.sleep(0.5)
+
+
+def stop_hub(hub: RunningHub) -> None:
+    """Stop the hub as an administrator would (SIGTERM: it stops every server and its proxy),
+    killing what is left after a grace period."""
+    if hub.process.poll() is None:
+        os.killpg(hub.process.pid, signal.SIGTERM)
+    try:
+        hub.process.wait(timeout=HUB_STOP_SECONDS)
+    except subprocess.TimeoutExpired:
+        os.killpg(hub.process.pid, signal.SIGKILL)
+        hub.process.wait()
+        # The proxy runs in a session of its own; the hub could not stop it.
+        proxy_pid = hub.hub_class.state / "hub" / "proxy.pid"
+        if proxy_pid.is_file():
+            pid = int(proxy_pid.read_text().strip())
+            cmdline = Path(f"/proc/{pid}/cmdline")
+            if cmdline.exists() and b"configurable-http-proxy" in cmdline.read_bytes():
+                os.kill(pid, signal.SIGKILL)
