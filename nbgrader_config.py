@@ -16,10 +16,12 @@ c.CourseDirectory.course_id = "dlmath"
 c.Execute.timeout = 60
 
 # Safe autograding (dlmath/preprocessors.py). The sanitize step adds RepairCells, which puts
-# every nbgrader cell's flags back as the gradebook has them and records what a student
-# changed; the autograde step runs SafeExecute instead of Execute: student cells run in a
-# sandboxed kernel (bubblewrap, resource limits, no network, no view of the course folder) and
-# test cells run in the grading process, where student code cannot change a verdict. Plain
+# every nbgrader cell's flags back as the gradebook has them, puts back every deleted cell
+# (nbgrader's own OverwriteCells.add_missing_cells, left off, fails with a KeyError when the
+# cell before a deleted one is not graded) and records what a student changed; the autograde
+# step runs SafeExecute instead of Execute: student cells run in a sandboxed kernel
+# (bubblewrap, resource limits, no network, no view of the course folder) and test cells run
+# in the grading process, where student code cannot change a verdict. Plain
 # `nbgrader autograde` and the formgrader's button use these too.
 c.Autograde.sanitize_preprocessors = [
     "nbgrader.preprocessors.ClearOutput",
@@ -34,7 +36,9 @@ c.Autograde.autograde_preprocessors = [
     "nbgrader.preprocessors.IgnorePattern",
     "nbconvert.preprocessors.ClearMetadataPreprocessor",
     "nbgrader.preprocessors.LimitOutput",
-    "nbgrader.preprocessors.SaveAutoGrades",
+    # nbgrader's SaveAutoGrades, but a written answer a TA graded stays graded when the
+    # submission is regraded, as long as its text is unchanged (nbgrader marks it ungraded).
+    "dlmath.preprocessors.KeepManualGrades",
     "nbgrader.preprocessors.AssignLatePenalties",
     # (nbgrader checks the cells' metadata here again; the sanitize step above already did,
     # and nothing since changes it: left out, it saves ~30 ms a notebook.)
@@ -45,10 +49,6 @@ c.SafeExecute.preload = ["numpy", "matplotlib.pyplot"]
 # The workers of `dlmath grade` fork each kernel from a zygote that has imported these once
 # (torch alone costs over a second of CPU per kernel otherwise).
 c.SafeExecute.zygote_preload = ["torch"]
-
-# A student who deletes a locked test cell gets it back at autograde (and scores on it),
-# instead of nbgrader refusing to grade the notebook.
-c.OverwriteCells.add_missing_cells = True
 
 # The released answer cells raise NotImplementedError, so a student who runs the notebook
 # top to bottom sees exactly which task is next. (nbgrader's default stub, stated explicitly

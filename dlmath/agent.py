@@ -60,6 +60,9 @@ def fresh_axes(token: str) -> Any:
         import matplotlib.pyplot as plt
 
         _, _fresh_axes[token] = plt.subplots()
+        # Another figure is current while the student's code runs (as after any earlier plot
+        # in a notebook), so code that draws with plt.* instead of on ax draws there.
+        plt.figure()
     return _fresh_axes[token]
 
 
@@ -68,7 +71,9 @@ def describe_axes(ax: Any) -> dict[str, Any]:
     import numpy as np
     from matplotlib.collections import PathCollection
     from matplotlib.contour import ContourSet
-    from matplotlib.patches import Circle
+    from matplotlib.patches import Ellipse
+
+    from dlmath.axes import legend_texts
 
     def floats(values: Any) -> np.ndarray:
         try:
@@ -84,13 +89,14 @@ def describe_axes(ax: Any) -> dict[str, Any]:
                 "points" if isinstance(collection, PathCollection) else "other")
         collections.append({"kind": kind, "label": str(collection.get_label()),
                             "offsets": floats(collection.get_offsets())})
-    patches = [{"kind": "circle", "center": floats(patch.center),
-                "radius": float(patch.get_radius())} if isinstance(patch, Circle)
+    # A Circle is an Ellipse with equal axes.
+    patches = [{"kind": "circle", "center": floats(patch.center), "radius": float(patch.width) / 2}
+               if isinstance(patch, Ellipse) and patch.width == patch.height
                else {"kind": "other"} for patch in ax.patches]
     aspect = ax.get_aspect()
     return {"lines": lines, "collections": collections, "patches": patches,
             "aspect": aspect if isinstance(aspect, str) else float(aspect),
-            "legend": ax.get_legend() is not None, "xscale": ax.get_xscale(),
+            "legend": legend_texts(ax), "xscale": ax.get_xscale(),
             "yscale": ax.get_yscale(), "title": ax.get_title(), "xlabel": ax.get_xlabel(),
             "ylabel": ax.get_ylabel()}
 

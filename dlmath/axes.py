@@ -9,7 +9,7 @@ from matplotlib.axes import Axes
 from matplotlib.collections import PathCollection
 from matplotlib.contour import ContourSet
 from matplotlib.lines import Line2D
-from matplotlib.patches import Circle
+from matplotlib.patches import Ellipse
 
 from dlmath.checks import check_array, check_instance, check_same_values, fail
 
@@ -53,10 +53,32 @@ def check_line_data(what: str, ax: Axes, label: str, expected_xy: Any, *, rtol: 
     check_array(what, line_points(lines[label]), expected_xy, rtol=rtol, atol=atol, hint=hint)
 
 
-def check_legend(what: str, ax: Axes) -> None:
-    """Check that the Axes shows a legend."""
-    if ax.get_legend() is None:
-        fail(what, detail="the plot has no legend", hint="call ax.legend() after plotting.")
+def legend_texts(ax: Axes) -> list[str] | None:
+    """The entries of the legends that show ``ax``'s artists: its own legend (``ax.legend()``)
+    and its figure's (``fig.legend()``); None when there is no legend at all."""
+    legends = [ax.get_legend(), *getattr(ax.figure, "legends", [])]
+    legends = [legend for legend in legends if legend is not None]
+    if not legends:
+        return None
+    return [text.get_text() for legend in legends for text in legend.get_texts()]
+
+
+def check_legend(what: str, ax: Axes, labels: list[str]) -> None:
+    """Check that a legend (the Axes' own or its figure's) lists each of ``labels``.
+
+    A legend made before the lines are drawn is empty, and one made after the first of several
+    lists only that one: both fail.
+    """
+    texts = legend_texts(ax)
+    if texts is None:
+        fail(what, detail="the plot has no legend",
+             hint="call ax.legend() after plotting the labelled lines.")
+    missing = [label for label in labels if label not in texts]
+    if missing:
+        fail(what, detail=f"the legend does not list {missing}", expected=str(list(labels)),
+             got=f"legend entries {texts}",
+             hint="call ax.legend() once, after every labelled line is drawn (a legend made "
+                  "earlier lists only the lines drawn before it).")
 
 
 def check_contours(what: str, ax: Axes) -> None:
@@ -95,12 +117,20 @@ def check_points(what: str, ax: Axes, label: str, expected_xy: Any, *, atol: flo
 
 
 def circle_radii(ax: Axes) -> list[float]:
-    """Radii of the origin-centred circles on the Axes: Circle patches and closed lines."""
-    radii = [float(p.get_radius()) for p in ax.patches
-             if isinstance(p, Circle) and np.allclose(p.center, 0, atol=1e-9)]
+    """Radii of the origin-centred circles on the Axes: Circle patches, Ellipse patches with
+    equal axes, and lines through at least 20 points on a circle that go all the way round
+    (no gap between neighbouring points wider than 45 degrees)."""
+    radii = [float(p.width) / 2 for p in ax.patches
+             if isinstance(p, Ellipse) and np.isclose(p.width, p.height, rtol=1e-9, atol=0)
+             and np.allclose(p.center, 0, atol=1e-9)]
     for line in ax.get_lines():
-        moduli = np.hypot(*line_points(line).T)
-        if len(moduli) >= 20 and moduli.min() > 0 and np.ptp(moduli) <= 1e-3 * moduli.max():
+        points = line_points(line)
+        moduli = np.hypot(*points.T)
+        if len(moduli) < 20 or not moduli.min() > 0 or np.ptp(moduli) > 1e-3 * moduli.max():
+            continue
+        angles = np.sort(np.arctan2(points[:, 1], points[:, 0]))
+        gaps = np.diff(np.append(angles, angles[0] + 2 * np.pi))
+        if gaps.max() <= np.pi / 4:
             radii.append(float(moduli.mean()))
     return radii
 
@@ -133,3 +163,14 @@ def check_drawn_on(what: str, returned: Any, ax: Axes) -> Axes:
              expected="the ax argument", got="another Axes",
              hint="draw on the ax you are given and return it; create one only when ax is None.")
     return returned
+
+
+def given_axes() -> Axes:
+    """A new Axes to pass to a plotting function as ``ax``, with another figure made current
+    afterwards (as after any earlier plot in a notebook): a function that draws with
+    ``plt.plot`` or ``plt.contour``, on the current axes, instead of on ``ax`` misses it."""
+    import matplotlib.pyplot as plt
+
+    _, ax = plt.subplots()
+    plt.figure()
+    return ax

@@ -12,10 +12,11 @@ import os
 import sys
 from pathlib import Path
 
-from nbgrader.api import Gradebook
+from nbgrader.api import Gradebook, MissingEntry
 
 from dlmath.course import CourseError, assignment_ids, check_assignment, find_course_root, open_api
-from dlmath.grading import grade
+from dlmath.grading import grade, submitted_students
+from dlmath.late_policy import grant_extension, parse_time
 from dlmath.lms_commands import add_lms_commands
 from dlmath.progress import Progress
 from dlmath.reports import cell_table, integrity_table, student_table
@@ -62,6 +63,10 @@ def cmd_grade(args: argparse.Namespace) -> int:
     print(student_table(results, names, assignments))
     print()
     print(cell_table(results))
+    for result in results:
+        if result.regraded_because:
+            print(f"\n{result.student} {result.assignment}: {result.regraded_because}; graded "
+                  "again, which recomputed its late penalty.")
     skipped = sum(r.skipped for r in results)
     if skipped:
         print(f"\n{skipped} of {len(results)} submissions were unchanged since they were last "
@@ -76,12 +81,52 @@ def cmd_grade(args: argparse.Namespace) -> int:
     return EXIT_ATTENTION if failures or report else EXIT_OK
 
 
+def cmd_extend(args: argparse.Namespace) -> int:
+    """Give a student more time for an assignment (nbgrader's extension), or take it back."""
+    check_assignment(args.course, args.assignment)
+    api = open_api(args.course)
+    try:
+        until = parse_time(args.until) if args.until else None
+    except ValueError as error:
+        raise CourseError(f"--until {error}; write it like '2026-03-25 23:59 UTC'") from error
+    with Gradebook(api.coursedir.db_url) as gradebook:
+        known = {s.id for s in gradebook.students}
+        try:
+            gradebook.find_assignment(args.assignment)
+        except MissingEntry as missing:
+            raise CourseError(f"{args.assignment} is not in the gradebook: release it first "
+                              f"(dlmath release {args.assignment})") from missing
+    if args.student not in known and args.student not in submitted_students(
+            args.course, args.assignment):
+        raise CourseError(f"unknown student {args.student!r}: not in the gradebook nor in "
+                          f"submitted/ (check the id, or import the roster first)")
+    try:
+        extension = grant_extension(api.coursedir.db_url, args.assignment, args.student, until)
+    except ValueError as error:
+        raise CourseError(str(error)) from error
+    what = (f"may hand in until {until:%Y-%m-%d %H:%M} UTC ({extension} after the due date)"
+            if extension else "has no extension any more")
+    print(f"{args.student} {args.assignment}: {what}. `dlmath grade` recomputes the late "
+          "penalty if it was graded already.")
+    return EXIT_OK
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     """Grade a simulated class end to end in a throwaway course folder."""
     from dlmath.demo import run_demo
 
     workdir = args.workdir or args.course / ".demo"
     return run_demo(args.course, workdir, n_students=args.students)
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    """Run notebooks' visible checks, as the Validate button does."""
+    from dlmath.lab import validate_notebooks
+
+    missing = [str(path) for path in args.notebooks if not path.is_file()]
+    if missing:
+        raise CourseError(f"no such notebook: {', '.join(missing)}")
+    return EXIT_ATTENTION if validate_notebooks(args.notebooks) else EXIT_OK
 
 
 def cmd_lab(args: argparse.Namespace) -> int:
@@ -169,6 +214,19 @@ def build_parser() -> argparse.ArgumentParser:
                                    "grading refuses to start when bubblewrap does not work. "
                                    "The integrity report lists every submission graded so")
 
+    extend = add("extend", cmd_extend,
+                 "Give a student more time for an assignment: an extension of its due date "
+                 "(nbgrader's own, which its late penalties honour). The next `dlmath grade` "
+                 "recomputes the late penalty; exports list the extension in their status "
+                 "file.")
+    extend.add_argument("student", metavar="STUDENT", help="the student's id")
+    extend.add_argument("assignment", metavar="ASSIGNMENT", help="the assignment id")
+    until = extend.add_mutually_exclusive_group(required=True)
+    until.add_argument("--until", metavar="TIME",
+                       help="the new deadline, e.g. '2026-03-25 23:59 UTC' or "
+                            "'2026-03-25 23:59 Europe/Berlin' (no time zone: UTC)")
+    until.add_argument("--remove", action="store_true", help="take the extension back")
+
     add_lms_commands(add)
 
     demo = add("demo", cmd_demo,
@@ -177,6 +235,14 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--students", type=int, default=36, help="class size (default: 36)")
     demo.add_argument("--workdir", type=Path, default=None,
                       help="folder to build the simulated course in (it is replaced)")
+
+    validate = add("validate", cmd_validate,
+                   "Run a notebook from the top in a fresh kernel and check it with its visible "
+                   "tests, as Validate in JupyterLab does (nbgrader validate, with the "
+                   "nbgrader_config.py of the current folder). Hidden checks run only at "
+                   "grading time.")
+    validate.add_argument("notebooks", nargs="+", type=Path, metavar="NOTEBOOK")
+    validate.set_defaults(needs_course=False)
 
     lab = add("lab", cmd_lab,
               "Start JupyterLab for a student working copy of the released assignments. "
@@ -238,7 +304,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if precheck := getattr(args, "precheck", None):
             precheck()  # before the course folder, which the user may not be allowed to see
-        args.course = find_course_root(args.course)
+        if getattr(args, "needs_course", True):
+            args.course = find_course_root(args.course)
         return args.func(args)
     except CourseError as error:
         print(f"dlmath: error: {error}", file=sys.stderr)

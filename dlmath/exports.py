@@ -32,7 +32,7 @@ from nbgrader.api import Gradebook, Student
 from nbgrader.plugins import ExportPlugin
 from traitlets import Bool, Enum, Unicode
 
-from dlmath.grade_status import NO_SUBMISSION, GradeEntry, grade_entries
+from dlmath.grade_status import ASSUMED_ON_TIME, NO_SUBMISSION, GradeEntry, grade_entries
 from dlmath.roster import LmsColumn, LmsIds
 
 CANVAS_IDENTITY = ["Student", "ID", "SIS User ID", "SIS Login ID", "Section"]
@@ -121,23 +121,31 @@ class StatusExportPlugin(ExportPlugin):
         return None
 
     def export(self, gradebook: Gradebook) -> None:
-        """nbgrader's hook: write the export and, if any grade is not final, the status file."""
+        """nbgrader's hook: write the export and, if any grade is not final or has a note (an
+        extension, say), the status file."""
         entries = grade_entries(gradebook, self.root(), self.assignment or None,
-                                [str(s) for s in self.student] or None)
+                                [str(s) for s in self.student] or None, self.config)
         self.entries = self._collected(entries)
+        self.problems += [f"ON TIME ASSUMED: {e.student} {e.assignment}: its timestamp.txt is "
+                          f"unreadable; exported without a late penalty (see "
+                          f"{self.status_path().name})"
+                          for e in self.entries if e.status == ASSUMED_ON_TIME]
         dest = self.destination()
         dest.write_text(self.render(gradebook, self.entries), encoding="utf-8")
         self.written = [dest]
         pending = [e for e in self.entries if not e.final]
+        # Final grades with a note (an extension, an unreadable time graded as on time) too.
+        listed = [e for e in self.entries if not e.final or e.detail]
         status = self.status_path()
-        if pending:
-            status.write_text(self.status_csv(gradebook, pending), encoding="utf-8")
+        if listed:
+            status.write_text(self.status_csv(gradebook, listed), encoding="utf-8")
             self.written.append(status)
+        if pending:
             counts = Counter(e.status for e in pending)
             self.log.warning("%d of %d grades in %s are not final (%s); see %s", len(pending),
                              len(self.entries), dest, ", ".join(
                                  f"{n} {s}" for s, n in sorted(counts.items())), status)
-        else:
+        if not listed:
             # A status file left from an earlier export would describe grades that are final now.
             status.unlink(missing_ok=True)
         for line in self.problems:
@@ -161,7 +169,7 @@ class StatusExportPlugin(ExportPlugin):
         return [e for e in entries if e.assignment not in empty]
 
     def status_csv(self, gradebook: Gradebook, pending: list[GradeEntry]) -> str:
-        """The status file: one row per grade that is not final."""
+        """The status file: one row per grade that is not final or has a note."""
         names = student_names(gradebook)
         out = io.StringIO()
         writer = csv.writer(out, lineterminator="\n")

@@ -1,9 +1,10 @@
 """Whether each grade is final: the difference between a 0 and "we do not know yet".
 
 nbgrader's gradebook alone cannot tell a genuine 0 from a submission whose autograding failed,
-a written answer nobody has graded yet, or work the LMS archive held but collecting could not
-place. This module combines it with ``submitted/``, with how the last ``dlmath grade`` run of
-each submission ended (``grading_outcomes``) and with what collecting left out
+a written answer nobody has graded yet, work the LMS archive held but collecting could not
+place, or a late penalty computed for a due date that has moved since. This module combines it
+with ``submitted/`` (and its ``timestamp.txt`` files), with how the last ``dlmath grade`` run
+of each submission ended (``grading_outcomes``) and with what collecting left out
 (``collect.CollectRecord``).
 """
 
@@ -11,12 +12,22 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 from nbgrader.api import Gradebook, MissingEntry
+from traitlets.config import Config
 
 from dlmath.collect import CollectRecord
-from dlmath.grading import Outcome, grading_outcomes, submission_digest
+from dlmath.grading import (
+    PENALTY_OUT_OF_DATE,
+    Outcome,
+    grading_outcomes,
+    submission_digest,
+    submission_folder,
+    unreadable_time_note,
+)
+from dlmath.late_policy import UnreadableTime, penalty_basis, read_submission_time
 
 GRADED = "graded"
 NO_SUBMISSION = "no submission"
@@ -25,9 +36,13 @@ FAILED = "autograding failed"
 CHANGED = "resubmitted since grading"
 MANUAL_PENDING = "written answer not graded yet"
 NOT_COLLECTED = "not collected"
+PENALTY_STALE = "late penalty out of date"
+TIME_UNREADABLE = "submission time unreadable"
+ASSUMED_ON_TIME = "graded as on time (submission time unreadable)"
+EXTENDED = "extension not over yet"
 
 # A grade with one of these statuses is what the student gets; any other is not known yet.
-FINAL = (GRADED, NO_SUBMISSION)
+FINAL = (GRADED, NO_SUBMISSION, ASSUMED_ON_TIME)
 
 
 @dataclass(frozen=True)
@@ -41,7 +56,7 @@ class GradeEntry:
     raw_score: float | None = None
     late_penalty: float = 0.0
     timestamp: str = ""
-    detail: str = ""
+    detail: str = ""  # why it is not final, and notes (an extension, say) on any grade
 
     @property
     def final(self) -> bool:
@@ -68,12 +83,16 @@ def _submitted(course_root: Path) -> set[tuple[str, str]]:
 
 def grade_entries(gradebook: Gradebook, course_root: Path,
                   assignments: Iterable[str] | None = None,
-                  students: Iterable[str] | None = None) -> list[GradeEntry]:
+                  students: Iterable[str] | None = None,
+                  config: Config | None = None) -> list[GradeEntry]:
     """Every (assignment, student) of the gradebook and of ``submitted/``, with its status.
 
     Assignments come from the gradebook (those released); students from the gradebook and from
-    ``submitted/``. ``assignments`` and ``students`` restrict the result when given.
+    ``submitted/``. ``assignments`` and ``students`` restrict the result when given. ``config``
+    (the course's nbgrader configuration) gives the late policy and what an unreadable
+    submission time means; without it, nbgrader's defaults.
     """
+    config = config if config is not None else Config()
     wanted_a = set(assignments) if assignments else None
     wanted_s = set(students) if students else None
     submitted = _submitted(course_root)
@@ -90,7 +109,8 @@ def grade_entries(gradebook: Gradebook, course_root: Path,
             entries.append(_entry(gradebook, course_root, assignment.name,
                                   float(assignment.max_score), student,
                                   (assignment.name, student) in submitted,
-                                  outcomes.get((assignment.name, student)), left_out))
+                                  outcomes.get((assignment.name, student)), left_out,
+                                  config))
     return entries
 
 
@@ -110,24 +130,30 @@ def _left_out(course_root: Path, assignment: str) -> _LeftOut:
 
 def _entry(gradebook: Gradebook, course_root: Path, assignment: str, max_score: float,
            student: str, has_folder: bool, outcome: Outcome | None,
-           left_out: _LeftOut) -> GradeEntry:
+           left_out: _LeftOut, config: Config) -> GradeEntry:
     base = {"assignment": assignment, "student": student, "max_score": max_score}
     try:
-        submission = gradebook.find_submission(assignment, student)
+        row = gradebook.find_submission(assignment, student)
     except MissingEntry:
-        submission = None
+        row = None
+    notes = []
+    if row is not None and row.extension is not None:
+        notes.append(f"extension until {row.duedate:%Y-%m-%d %H:%M} UTC")
     if outcome is not None and not outcome.ok:
         error = (outcome.error.strip().splitlines() or ["unknown error"])[-1]
         return GradeEntry(status=FAILED, detail=error, **base)
-    scored = {} if submission is None else {
-        "raw_score": float(submission.score),
-        "late_penalty": float(submission.late_submission_penalty or 0.0),
-        "timestamp": str(submission.timestamp or "")}
+    # A gradebook row that was never graded: `dlmath extend` made it for the extension.
+    graded = row is not None and (outcome is not None or (
+        course_root / "autograded" / student / assignment).is_dir())
+    scored = {} if not graded else {
+        "raw_score": float(row.score),
+        "late_penalty": float(row.late_submission_penalty or 0.0),
+        "timestamp": str(row.timestamp or "")}
     if student in left_out.students:
         # The LMS has work of this student that is not in submitted/ (any score is older).
         return GradeEntry(status=NOT_COLLECTED, detail=left_out.students[student], **base,
                           **scored)
-    if submission is None:
+    if not graded:
         if has_folder:
             return GradeEntry(status=NOT_GRADED, detail="in submitted/, not autograded yet",
                               **base)
@@ -136,14 +162,30 @@ def _entry(gradebook: Gradebook, course_root: Path, assignment: str, max_score: 
                 f"nothing collected, and {len(left_out.unplaced)} file(s) of the LMS archive "
                 "could not be placed, one may be this student's: "
                 + ", ".join(left_out.unplaced)), **base)
-        return GradeEntry(status=NO_SUBMISSION, **base)
+        running = row is not None and row.extension is not None and \
+            row.duedate > datetime.now(UTC).replace(tzinfo=None)
+        return GradeEntry(status=EXTENDED if running else NO_SUBMISSION,
+                          detail="; ".join(notes), **base)
     if (has_folder and outcome is not None
             and outcome.digest != submission_digest(course_root, assignment, student)):
         return GradeEntry(status=CHANGED, detail="submitted/ changed after the last grading",
                           **base, **scored)
-    if submission.needs_manual_grade:
-        pending = sorted({g.name for nb in submission.notebooks for g in nb.grades
+    if outcome is not None and outcome.penalty_basis \
+            and outcome.penalty_basis != penalty_basis(row, config):
+        notes.insert(0, f"{PENALTY_OUT_OF_DATE}: run dlmath grade to recompute its late "
+                        "penalty")
+        return GradeEntry(status=PENALTY_STALE, detail="; ".join(notes), **base, **scored)
+    folder = submission_folder(course_root, assignment, student)
+    time = read_submission_time(folder) if has_folder else None
+    if time is not None and time.problem:
+        treat_as = UnreadableTime(config=config).treat_as
+        notes.append(unreadable_time_note(time, folder.relative_to(course_root), treat_as))
+        status = ASSUMED_ON_TIME if treat_as == "on time" else TIME_UNREADABLE
+        if not row.needs_manual_grade or status == TIME_UNREADABLE:
+            return GradeEntry(status=status, detail="; ".join(notes), **base, **scored)
+    if row.needs_manual_grade:
+        pending = sorted({g.name for nb in row.notebooks for g in nb.grades
                           if g.needs_manual_grade})
-        return GradeEntry(status=MANUAL_PENDING, detail="to grade by hand: " + ", ".join(pending),
-                          **base, **scored)
-    return GradeEntry(status=GRADED, **base, **scored)
+        notes.insert(0, "to grade by hand: " + ", ".join(pending))
+        return GradeEntry(status=MANUAL_PENDING, detail="; ".join(notes), **base, **scored)
+    return GradeEntry(status=GRADED, detail="; ".join(notes), **base, **scored)

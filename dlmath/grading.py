@@ -57,7 +57,20 @@ from dlmath.execution import (
     imported_modules,
 )
 from dlmath.integrity import Finding
-from dlmath.preprocessors import CachedExecute, SafeExecute, execute_settings
+from dlmath.late_policy import (
+    CANONICAL_FORMAT,
+    TIMESTAMP_FILE,
+    SubmissionTime,
+    UnreadableTime,
+    penalty_basis,
+    read_submission_time,
+)
+from dlmath.preprocessors import (
+    CachedExecute,
+    SafeExecute,
+    SubmissionProblem,
+    execute_settings,
+)
 from dlmath.progress import Progress
 from dlmath.sandbox import check_sandbox
 
@@ -87,6 +100,10 @@ class SubmissionResult:
     execution_seconds: float = 0.0
     executed_by: str = ""
     findings: list[Finding] = field(default_factory=list)
+    # What the late penalty was computed from (``late_policy.penalty_basis``).
+    penalty_basis: str = ""
+    # Why an unchanged submission was graded again (its late penalty was out of date).
+    regraded_because: str = ""
 
     @property
     def auto_score(self) -> float:
@@ -101,10 +118,6 @@ class SubmissionResult:
     def score_of(self, cell: str) -> float:
         """The score of the named cell."""
         return next(c.score for c in self.cells if c.name == cell)
-
-
-class SubmissionProblem(Exception):
-    """A submission that cannot be graded as it is; the message says why and what to do."""
 
 
 def submitted_students(course_root: Path, assignment: str) -> list[str]:
@@ -137,14 +150,16 @@ def submission_digest(course_root: Path, assignment: str, student: str) -> str:
     return digest.hexdigest()
 
 
-def check_submission(course_root: Path, assignment: str, student: str
-                     ) -> tuple[Path, list[Finding]]:
+def check_submission(course_root: Path, assignment: str, student: str,
+                     unreadable_time: str = "on time") -> tuple[Path, list[Finding]]:
     """The notebook to grade for this submission, and findings about its folder.
 
     A notebook saved under another name (``ex1 (1).ipynb``, say) is the one to grade when it
-    is the only one (``grade`` stages a copy under the right name, so ``submitted/`` is never
-    modified). Only reads. Raises SubmissionProblem for a folder without a notebook or a
-    notebook that is not valid JSON.
+    is the only one. Only reads: ``grade`` stages a copy of the folder under the right name,
+    and with a ``timestamp.txt`` nbgrader would misread rewritten in nbgrader's format (or
+    without it when it is unreadable), so ``submitted/`` is never modified.
+    ``unreadable_time`` is ``UnreadableTime.treat_as``. Raises SubmissionProblem for a folder
+    without a notebook or a file that is not a readable notebook.
     """
     try:
         check_student_id(student)
@@ -169,13 +184,29 @@ def check_submission(course_root: Path, assignment: str, student: str
         findings.append(Finding("submission", "notebook",
                                 f"ignored other notebooks: {', '.join(others)}"))
     try:
-        with notebook.open(encoding="utf-8") as handle:
-            json.load(handle)
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise SubmissionProblem(f"{notebook.name} is not a valid notebook ({error}); ask the "
+        text = notebook.read_text(encoding="utf-8")
+        if not isinstance(json.loads(text), dict):
+            raise ValueError("its JSON is not a notebook's (an object with cells)")
+        nbformat.reads(text, as_version=4)
+    except Exception as error:  # noqa: BLE001 - JSON, nbformat's own and conversion errors
+        reason = (str(error).strip().splitlines() or [type(error).__name__])[0]
+        raise SubmissionProblem(f"{notebook.name} is not a valid notebook ({reason}); ask the "
                                 "student to download it again from JupyterLab and resubmit"
                                 ) from error
+    time = read_submission_time(folder)
+    if time is not None and time.problem:
+        findings.append(Finding("submission", TIMESTAMP_FILE, unreadable_time_note(
+            time, folder.relative_to(course_root), unreadable_time)))
     return notebook, findings
+
+
+def unreadable_time_note(time: SubmissionTime, folder: Path, treat_as: str) -> str:
+    """What grading does with an unreadable submission time, and how the instructor fixes it."""
+    effect = ("graded as on time, without a late penalty" if treat_as == "on time" else
+              "graded, but left out of exports until it is fixed")
+    return (f"unreadable submission time ({time.problem}): {effect}; write the time it was "
+            f"handed in (e.g. 2026-03-20 23:59:00 UTC) into {folder}/{TIMESTAMP_FILE}, then "
+            "run dlmath grade")
 
 
 def _shadows_a_module(entry: Path) -> bool:
@@ -225,7 +256,8 @@ class GradingState:
         record.parent.mkdir(parents=True, exist_ok=True)
         write_atomically(record, json.dumps({
             "digest": digest, "ok": result.ok, "error": result.error,
-            "findings": [vars(f) for f in result.findings]}))
+            "findings": [vars(f) for f in result.findings],
+            "penalty_basis": result.penalty_basis}))
 
     def forget(self, assignment: str, student: str) -> None:
         """Forget an earlier grading of this submission (it is being regraded)."""
@@ -240,6 +272,7 @@ class Outcome:
     ok: bool
     error: str = ""
     findings: tuple[Finding, ...] = ()
+    penalty_basis: str = ""  # empty: not recorded (graded by an older dlmath)
 
 
 def read_outcome(record: Path) -> Outcome | None:
@@ -248,7 +281,22 @@ def read_outcome(record: Path) -> Outcome | None:
         return None
     data = json.loads(record.read_text())
     return Outcome(digest=data["digest"], ok=data.get("ok", True), error=data.get("error", ""),
-                   findings=tuple(Finding(**f) for f in data.get("findings", [])))
+                   findings=tuple(Finding(**f) for f in data.get("findings", [])),
+                   penalty_basis=data.get("penalty_basis", ""))
+
+
+def current_penalty_basis(gradebook: Gradebook, assignment: str, student: str,
+                          config: Config) -> str:
+    """``late_policy.penalty_basis`` of the submission as the gradebook has it now ("" when
+    the gradebook has no such submission)."""
+    try:
+        return penalty_basis(gradebook.find_submission(assignment, student), config)
+    except MissingEntry:
+        return ""
+
+
+PENALTY_OUT_OF_DATE = ("the due date, an extension or the late policy changed since it was "
+                       "graded")
 
 
 def grading_outcomes(course_root: Path) -> dict[tuple[str, str], Outcome]:
@@ -333,11 +381,14 @@ def grade(api: NbGraderAPI, course_root: Path, assignments: Iterable[str], *,
     """Autograde the submissions of ``assignments`` (or only ``students``'); one result each.
 
     Submissions graded by an earlier run and unchanged since are skipped (their scores are
-    read back) unless ``force``. Notebooks execute on ``workers`` local processes (default:
-    one per core), or on the Dask cluster at ``scheduler``. A submission that cannot be
-    graded is reported with ``ok=False`` and the error; grading goes on with the others.
-    Raises SandboxUnavailable (before anything runs) when bubblewrap does not work here and
-    the configuration does not opt out of it.
+    read back) unless ``force``, or unless their late penalty is out of date (the due date,
+    their extension or the late policy changed): those are graded again, which recomputes it
+    (their notebooks are not executed again), with ``regraded_because`` saying why.
+    Notebooks execute on ``workers`` local processes (default: one per core), or on the Dask
+    cluster at ``scheduler``. A submission that cannot be graded is reported with
+    ``ok=False`` and the error; grading goes on with the others. Raises SandboxUnavailable
+    (before anything runs) when bubblewrap does not work here and the configuration does
+    not opt out of it.
     """
     check_sandbox(api.config)  # before any work: no student code runs outside the sandbox
     wanted = set(students) if students is not None else None
@@ -347,25 +398,37 @@ def grade(api: NbGraderAPI, course_root: Path, assignments: Iterable[str], *,
     digests = {sub: submission_digest(course_root, *sub) for sub in submissions}
     results: dict[tuple[str, str], SubmissionResult] = {}
     todo = []
-    for sub in submissions:
-        if not force and state.is_graded(*sub, digests[sub]):
+    stale: dict[tuple[str, str], str] = {}
+    with Gradebook(api.coursedir.db_url) as gradebook:
+        for sub in submissions:
+            if force or not state.is_graded(*sub, digests[sub]):
+                todo.append(sub)
+                continue
+            recorded = state.outcome(*sub).penalty_basis
+            if recorded and recorded != current_penalty_basis(gradebook, *sub, api.config):
+                stale[sub] = PENALTY_OUT_OF_DATE
+                todo.append(sub)
+                continue
             results[sub] = _read_back(api, *sub, skipped=True)
-        else:
-            todo.append(sub)
     progress = progress or Progress(enabled=False)
     progress.start(len(todo))
     # Renamed notebooks are staged in a folder of this run's own, so no copy left by an
     # interrupted run can ever be graded in place of a submission (older runs' are removed).
     shutil.rmtree(course_root / STAGING, ignore_errors=True)
     autograde = _Autograder(api, state, course_root / STAGING / uuid.uuid4().hex)
+    unreadable_time = UnreadableTime(config=api.config).treat_as
     with open_executor(workers or default_workers(), scheduler) as executor, autograde:
         pending: dict[cf.Future, tuple[str, str]] = {}
+        # Submissions whose code is that of a notebook already executing (blank or unchanged
+        # releases, copies): that one execution serves them all.
+        running: dict[str, cf.Future] = {}
+        followers: dict[cf.Future, list[tuple[str, str]]] = {}
         ready: list[tuple[tuple[str, str], ExecutionResult | None]] = []
         checked: dict[tuple[str, str], tuple[Path, list[Finding]]] = {}
         for sub in todo:
             state.forget(*sub)
             try:
-                checked[sub] = check_submission(course_root, *sub)
+                checked[sub] = check_submission(course_root, *sub, unreadable_time)
                 notebook = checked[sub][0]
                 job = prepare_job(api, course_root, *sub, notebook)
             except Exception as error:  # noqa: BLE001 - reported per submission, run goes on
@@ -377,14 +440,18 @@ def grade(api: NbGraderAPI, course_root: Path, assignments: Iterable[str], *,
                 continue
             if state.has_result(job.key):
                 ready.append((sub, None))
+            elif job.key in running:
+                followers.setdefault(running[job.key], []).append(sub)
             else:
                 future = executor.submit(execute_job, job)
                 # Stored as soon as it is done, so an interruption keeps finished work.
                 future.add_done_callback(partial(_store, state))
                 pending[future] = sub
-        for sub, execution in _completed(ready, pending, state):
+                running[job.key] = future
+        for sub, execution in _completed(ready, pending, followers, state):
             progress.step(" ".join(sub))
             results[sub] = autograde(*sub, execution, *checked[sub])
+            results[sub].regraded_because = stale.get(sub, "")
             state.record(results[sub], digests[sub])
     progress.finish()
     return [results[sub] for sub in submissions]
@@ -396,11 +463,14 @@ def _store(state: GradingState, future: cf.Future) -> None:
 
 
 def _completed(ready: list[tuple[tuple[str, str], ExecutionResult | None]],
-               pending: dict[cf.Future, tuple[str, str]], state: GradingState,
+               pending: dict[cf.Future, tuple[str, str]],
+               followers: dict[cf.Future, list[tuple[str, str]]], state: GradingState,
                ) -> Iterator[tuple[tuple[str, str], ExecutionResult | None]]:
     """Submissions whose notebook is executed and stored, as soon as each is.
 
     A job whose worker failed yields ``None``: autograde then executes the notebook itself.
+    The ``followers`` of a job (same code) come right after it, with ``None``: their notebook
+    is in the store by then (or, if the job failed, autograde executes it).
     """
     yield from ready
     for future in cf.as_completed(pending):
@@ -412,9 +482,11 @@ def _completed(ready: list[tuple[tuple[str, str], ExecutionResult | None]],
                 "a worker could not execute %s of %s (%s: %s); executing it here instead",
                 sub[0], sub[1], type(error).__name__, error)
             yield sub, None
-            continue
-        state.store_result(result)  # the done-callback may not have run yet
-        yield sub, result
+        else:
+            state.store_result(result)  # the done-callback may not have run yet
+            yield sub, result
+        for follower in followers.get(future, []):
+            yield follower, None
 
 
 class _Autograder:
@@ -453,12 +525,26 @@ class _Autograder:
 
     def __call__(self, assignment: str, student: str, execution: ExecutionResult | None,
                  notebook: Path, findings: list[Finding]) -> SubmissionResult:
-        """Autograde ``notebook`` (the submission's, as ``check_submission`` chose it)."""
+        """Autograde ``notebook`` (the submission's, as ``check_submission`` chose it).
+
+        It is graded from a staged copy of its folder when it was renamed, or when its
+        ``timestamp.txt`` is one nbgrader would misread (rewritten in nbgrader's own format)
+        or cannot read (left out, and the gradebook's earlier time forgotten: nbgrader keeps
+        it when it finds none).
+        """
         expected = f"{assignment}.ipynb"
-        staged = self.staging / student / assignment if notebook.name != expected else None
+        time = read_submission_time(notebook.parent)
+        rewrite_time = time is not None and not time.nbgrader_reads_it
+        staged = (self.staging / student / assignment
+                  if notebook.name != expected or rewrite_time else None)
         if staged is not None:
-            shutil.copytree(notebook.parent, staged, ignore=shutil.ignore_patterns("*.ipynb"))
+            shutil.copytree(notebook.parent, staged,
+                            ignore=shutil.ignore_patterns("*.ipynb", TIMESTAMP_FILE))
             shutil.copy2(notebook, staged / expected)
+            if time is not None and time.time is not None:
+                (staged / TIMESTAMP_FILE).write_text(f"{time.time:{CANONICAL_FORMAT}}\n")
+        if time is not None and time.time is None:
+            _forget_submission_time(self.api.coursedir.db_url, assignment, student)
         api = self.staged_api if staged is not None else self.api
         try:
             with warnings.catch_warnings():
@@ -475,11 +561,23 @@ class _Autograder:
             return SubmissionResult(assignment, student, ok=False, error=_last_error(log),
                                     findings=findings)
         result = _read_back(self.api, assignment, student)
+        with Gradebook(self.api.coursedir.db_url) as gradebook:
+            result.penalty_basis = current_penalty_basis(gradebook, assignment, student,
+                                                         self.api.config)
         autograded = self.course_root / "autograded" / student / assignment / f"{assignment}.ipynb"
         result.findings = findings + integrity.findings(nbformat.read(autograded, as_version=4))
         if execution is not None:
             result.execution_seconds, result.executed_by = execution.seconds, execution.executed_by
         return result
+
+
+def _forget_submission_time(db_url: str, assignment: str, student: str) -> None:
+    with Gradebook(db_url) as gradebook:
+        try:
+            gradebook.find_submission(assignment, student).timestamp = None
+        except MissingEntry:
+            return
+        gradebook.db.commit()
 
 
 def _last_error(log: str) -> str:

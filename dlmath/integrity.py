@@ -16,7 +16,7 @@ from nbformat import NotebookNode
 
 # Kinds of findings, in the order the report lists them.
 KINDS = ("sandbox", "tampering", "suspicious code", "crash", "timeout", "limit", "processes",
-         "output", "submission")
+         "output", "submission", "manual grade")
 
 
 @dataclass(frozen=True)

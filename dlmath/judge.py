@@ -32,7 +32,8 @@ import numpy as np
 from nbformat import NotebookNode
 from nbformat.v4 import new_output
 
-from dlmath import agent, wire
+from dlmath import agent, failures, wire
+from dlmath.checks import CheckFailed
 
 
 class StudentCodeError(Exception):
@@ -121,6 +122,7 @@ def rebuild_exception(data: dict[str, Any]) -> BaseException:
 
 def draw_axes(ax: Any, description: dict[str, Any]) -> None:
     """Draw on ``ax`` what ``agent.describe_axes`` read from the student's Axes."""
+    from matplotlib.lines import Line2D
     from matplotlib.patches import Circle
 
     def points(value: Any) -> np.ndarray:
@@ -151,8 +153,9 @@ def draw_axes(ax: Any, description: dict[str, Any]) -> None:
         ax.set_title(str(description.get("title", "")))
         ax.set_xlabel(str(description.get("xlabel", "")))
         ax.set_ylabel(str(description.get("ylabel", "")))
-        if description.get("legend"):
-            ax.legend()
+        legend = description.get("legend")
+        if isinstance(legend, list):  # the entries of the student's legends, maybe none
+            ax.legend(handles=[Line2D([], [], label=str(text)) for text in legend[:100]])
 
 
 TEST_MODULE = "__dlmath_test__"  # the judge's namespace for test cells, as a module name
@@ -368,7 +371,10 @@ class Judge:
                                "kwargs": kwargs}, call)
         if reply["status"] == "raised":
             error = reply.get("error")
-            raise error if isinstance(error, BaseException) else StudentCodeError(repr(error))
+            if not isinstance(error, BaseException):
+                raise StudentCodeError(repr(error))
+            error.student_call = (name, args, kwargs)  # type: ignore[attr-defined]
+            raise error
         changed = _field(reply, "changed", dict, default={})
         if changed:
             for key, new in changed.items():
@@ -420,6 +426,10 @@ class Judge:
             self.own |= {n for n in bound if n in self.namespace}
             self._deadline = float("inf")
             agent.close_figures()
+        if error is not None and not isinstance(error, CheckFailed | StudentCodeError):
+            # The student's code (or the test, on what it returned) raised inside a check.
+            error = failures.explain(error, source, f"<{name}>",
+                                     lambda value: isinstance(value, StudentFunction)) or error
         outputs = []
         if stdout.getvalue():
             outputs.append(new_output("stream", name="stdout", text=stdout.getvalue()))
@@ -482,10 +492,15 @@ def error_output(error: BaseException) -> NotebookNode:
         ename = type(error).__name__
     evalue = str(error)
     lines = []
-    student_traceback = getattr(error, "student_traceback", "")
+    # A check that failed because the student's code raised (failures.explain, or a
+    # check_raises that got another exception) keeps that code's traceback.
+    student_traceback = (getattr(error, "student_traceback", "")
+                         or getattr(error.__context__, "student_traceback", ""))
     if student_traceback:
-        lines += ["Your code raised this error while a test called it:",
-                  *student_traceback.rstrip().splitlines()]
+        lines.append("Your code raised this error while a test called it:")
+        if isinstance(error, CheckFailed):
+            lines += [*evalue.splitlines(), ""]
+        lines += failures.clean_traceback(student_traceback).rstrip().splitlines()
     else:
         lines.append(f"{ename}: {evalue}")
     return new_output("error", ename=ename, evalue=evalue, traceback=lines)

@@ -1,4 +1,7 @@
-"""IPython hooks for the kernel that nbgrader's *Validate* runs in a student working copy.
+"""IPython hooks for the kernels that run students' notebooks: grading's and Validate's.
+
+:func:`plots_inline` makes every figure an inline image, whichever interactive matplotlib
+backend the student picked: grading (``SafeExecute``) and Validate both load it.
 
 Validate shows each failing test cell's source and then its error output. A failed course
 check would appear as a 30-line traceback through ``dlmath/checks.py`` with the message
@@ -7,9 +10,10 @@ the dialog. :func:`show_check_failures_plainly` makes that output the message al
 
 Only the display changes: the cell still ends in an error, so it scores and validates exactly
 as before. Other exceptions (a bug in the student's own code) keep their full traceback,
-which is what the student needs to find it. ``dlmath lab`` loads this through the student's
-``nbgrader_config.py`` (``Execute.extra_arguments``); this module imports nothing heavy
-because it runs at every kernel start.
+which is what the student needs to find it. ``dlmath lab`` loads these through the student's
+``nbgrader_config.py`` (``Execute.extra_arguments``). This module is imported at every kernel
+start, so it imports nothing heavy itself (``plots_inline`` imports pyplot, which the
+notebooks import anyway).
 """
 
 from __future__ import annotations
@@ -41,4 +45,47 @@ def show_check_failures_plainly() -> bool:
     if shell is None:
         return False
     shell.set_custom_exc((CheckFailed,), _plain_message)
+    return True
+
+
+INLINE = "module://matplotlib_inline.backend_inline"
+# The kernel argument that runs plots_inline at kernel start.
+PLOTS_INLINE = ("--IPKernelApp.exec_lines=from dlmath.kernel_hooks import plots_inline; "
+                "plots_inline()")
+
+
+def plots_inline() -> bool:
+    """In a running IPython kernel, draw every figure inline, whichever backend is asked for.
+
+    Grading and Validate run notebooks with no screen and no browser: an interactive backend
+    there shows nothing (``%matplotlib notebook`` sends JavaScript that a saved page cannot
+    run, so feedback has no figure) or fails (``widget``/``ipympl``, ``qt``, ``tk`` are not
+    installed, and the rest of the student's cell is lost). ``%matplotlib X``, ``%pylab X``,
+    ``matplotlib.use(X)`` and ``plt.switch_backend(X)`` get the inline backend instead, for
+    any interactive X; non-interactive ones (``agg``, ``pdf``...) are left alone.
+
+    Returns False (and does nothing) outside IPython.
+    """
+    from IPython import get_ipython
+
+    shell = get_ipython()
+    if shell is None:
+        return False
+    import matplotlib.pyplot as plt
+    from matplotlib.backends import BackendFilter, backend_registry
+
+    keep = {*backend_registry.list_builtin(BackendFilter.NON_INTERACTIVE), INLINE}
+    enable_matplotlib = shell.enable_matplotlib
+    switch_backend = plt.switch_backend
+
+    def enable_inline(gui: str | None = None) -> Any:
+        return enable_matplotlib("inline")
+
+    def switch_to_inline(newbackend: str) -> None:
+        switch_backend(newbackend if newbackend.lower() in keep else INLINE)
+
+    enable_inline.__doc__ = enable_matplotlib.__doc__
+    switch_to_inline.__doc__ = switch_backend.__doc__
+    shell.enable_matplotlib = enable_inline
+    plt.switch_backend = switch_to_inline
     return True

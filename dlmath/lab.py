@@ -12,9 +12,11 @@ The working copy is set up the nbgrader way, so nbgrader's own student tools wor
     ``Execute`` settings (timeout, kernel arguments), so *Validate* runs the notebook the way
     the autograder will. Rewritten on every start.
 ``DIR/.jupyter/``
-    Jupyter settings for this working copy only (added through ``JUPYTER_CONFIG_PATH``): the
-    student-side nbgrader extensions on, the instructor's formgrader and *Create Assignment*
-    tools off. The instructor's own ``jupyter lab`` in the course folder is unaffected.
+    Jupyter settings for this working copy only (its ``JUPYTER_CONFIG_DIR``; the usual ones
+    still apply after it): the student-side nbgrader extensions on, the instructor's
+    formgrader and *Create Assignment* tools off, and ``custom/custom.css``, which makes
+    Validate's "Success! Your notebook passes all the tests." say that only the visible
+    checks ran. The instructor's own ``jupyter lab`` in the course folder is unaffected.
 
 JupyterLab must run *in* ``DIR``: nbgrader's Validate and Assignments handlers read
 ``nbgrader_config.py`` from the server's current directory.
@@ -27,10 +29,13 @@ import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from textwrap import fill
 
+from nbgrader.validator import Validator
 from traitlets.config import Config
 
 from dlmath.course import CONFIG_FILE, CourseError, assignment_ids, load_config, open_api
+from dlmath.kernel_hooks import PLOTS_INLINE
 
 # The first line of the student config; a file without it is not ours and is never replaced.
 CONFIG_MARKER = "# Written by `dlmath lab`"
@@ -44,10 +49,12 @@ VALIDATE_KERNEL_HOOK = ("--IPKernelApp.exec_lines=from dlmath.kernel_hooks impor
 # nbgrader fails a test cell that writes to stderr, where Python warnings go, but the grader
 # ignores warnings while it checks: so does Validate, or a correct answer that warns (say
 # np.log(0) in an np.where) would fail Validate and pass grading.
+# Figures are drawn inline whichever backend the student picked, as when grading.
 VALIDATE_KERNEL_ARGUMENTS = (
     "--IPKernelApp.exec_lines=import warnings",
     "--IPKernelApp.exec_lines=warnings.simplefilter('ignore')",
     VALIDATE_KERNEL_HOOK,
+    PLOTS_INLINE,
 )
 # Notebooks in JupyterLab draw inline. Set explicitly: dlmath's grading modules set
 # MPLBACKEND=Agg for their own process when imported (the dlmath command imports them), and
@@ -83,6 +90,59 @@ class StudentCopy:
     def jupyter_config(self) -> Path:
         """The Jupyter config folder added to ``JUPYTER_CONFIG_PATH``."""
         return self.root / JUPYTER_CONFIG_DIR
+
+
+# What a student reads when every visible check passes. nbgrader's own sentence, "Success! Your
+# notebook passes all the tests.", reads as full marks, but hidden checks run at grading time.
+# (Plain ASCII without quotes or backslashes: it also goes into a CSS string.)
+VISIBLE_CHECKS_PASSED = (
+    "All the visible checks pass. This is not your grade yet: when your notebook is graded, "
+    "hidden checks also run, on inputs you have not seen. Make sure your functions work for "
+    "any valid input, not only for the examples in the notebook.")
+# nbgrader's Validate dialog is built in its JupyterLab extension, with that sentence fixed in
+# its code; JupyterLab's custom CSS (LabApp.custom_css) shows ours in its place.
+VALIDATE_CSS = f"""/* Written by `dlmath lab` on every start (see dlmath/lab.py). */
+#validation-message.validation-success p {{ display: none; }}
+#validation-message.validation-success::after {{ content: "{VISIBLE_CHECKS_PASSED}"; }}
+"""
+
+
+class CourseValidator(Validator):
+    """nbgrader's Validator (``nbgrader validate``), but a pass says that only the visible
+    checks ran: :data:`VISIBLE_CHECKS_PASSED` instead of "Success! Your notebook passes all
+    the tests." (which nbgrader 0.9.6 does not let a setting change)."""
+
+    problems: dict[str, list] = {}
+
+    def validate(self, filename: str) -> dict[str, list]:
+        """nbgrader's results (cells changed or failing; empty: every visible check passes),
+        kept in ``problems`` for the caller of ``validate_and_print``."""
+        self.problems = super().validate(filename)
+        return self.problems
+
+    def _print_num_failed(self, num_failed: int) -> None:
+        if num_failed:
+            super()._print_num_failed(num_failed)
+        else:
+            self.stream.write(fill(VISIBLE_CHECKS_PASSED, width=self.width) + "\n")
+
+
+def validate_notebooks(paths: list[Path]) -> int:
+    """Validate notebooks as ``nbgrader validate`` does, with nbgrader's configuration from
+    the current folder (the student's ``nbgrader_config.py``); how many failed."""
+    from jupyter_core.paths import jupyter_config_path
+    from nbgrader.apps import NbGrader
+
+    app = NbGrader()  # reads nbgrader_config.py the way nbgrader's Validate handler does
+    app.config_file_paths.append([os.getcwd(), *jupyter_config_path()])
+    app.load_config_file()
+    validator = CourseValidator(config=app.config)
+    validator.stream = sys.stdout  # nbgrader's is the sys.stdout of when it was imported
+    failed = 0
+    for path in paths:
+        validator.validate_and_print(str(path))
+        failed += bool(validator.problems)
+    return failed
 
 
 def released_assignments(course_root: Path) -> list[str]:
@@ -168,6 +228,8 @@ def prepare_student_copy(course_root: Path, workdir: Path) -> StudentCopy:
                 {"ServerApp": {"jpserver_extensions": STUDENT_SERVER_EXTENSIONS}})
     write_json(copy.jupyter_config / "labconfig" / "page_config.json",
                 {"disabledExtensions": {name: True for name in INSTRUCTOR_LAB_PLUGINS}})
+    (copy.jupyter_config / "custom").mkdir(exist_ok=True)
+    (copy.jupyter_config / "custom" / "custom.css").write_text(VALIDATE_CSS, encoding="utf-8")
 
     # Release with nbgrader itself (what an instructor's `nbgrader release_assignment` does),
     # from the committed release/ folder into the course-local exchange.
@@ -184,12 +246,13 @@ def prepare_student_copy(course_root: Path, workdir: Path) -> StudentCopy:
 
 
 def lab_environment(copy: StudentCopy, base: dict[str, str] | None = None) -> dict[str, str]:
-    """The environment JupyterLab runs in: the working copy's Jupyter config comes first."""
+    """The environment JupyterLab runs in: the working copy's Jupyter config folder is its
+    config folder (JupyterLab's custom CSS is read only there), then the usual ones."""
     env = dict(os.environ if base is None else base)
-    paths = [str(copy.jupyter_config)]
-    if env.get("JUPYTER_CONFIG_PATH"):
-        paths.append(env["JUPYTER_CONFIG_PATH"])
-    env["JUPYTER_CONFIG_PATH"] = os.pathsep.join(paths)
+    usual = env.get("JUPYTER_CONFIG_DIR") or str(Path.home() / ".jupyter")
+    env["JUPYTER_CONFIG_PATH"] = os.pathsep.join(filter(None, [usual,
+                                                               env.get("JUPYTER_CONFIG_PATH")]))
+    env["JUPYTER_CONFIG_DIR"] = str(copy.jupyter_config)
     # Kernels and nbgrader's helpers (alembic) are found next to this interpreter even when
     # the virtual environment is not activated.
     bin_dir = str(Path(sys.executable).parent)
@@ -202,7 +265,7 @@ def lab_command(copy: StudentCopy, *, ip: str, port: int | None, open_browser: b
                 allow_root: bool = False) -> list[str]:
     """The ``jupyter lab`` command line for the working copy."""
     command = [sys.executable, "-m", "jupyterlab", f"--ServerApp.root_dir={copy.root}",
-               f"--ServerApp.ip={ip}"]
+               f"--ServerApp.ip={ip}", "--LabApp.custom_css=True"]
     if port is not None:
         command.append(f"--ServerApp.port={port}")
     if not open_browser:

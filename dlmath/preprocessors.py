@@ -1,12 +1,14 @@
 """The course's nbgrader preprocessors, configured in ``nbgrader_config.py``.
 
 * :class:`RepairCells` (sanitize step): puts every nbgrader cell back as the instructor made
-  it (its flags, points, type; deleted locked cells) and records what the student changed.
+  it (its flags, points, type; deleted or unrecognisable cells) and records what changed.
 * :class:`SafeExecute` (replaces nbgrader's ``Execute``): runs the student's cells in a
   sandboxed kernel and the test cells in the judge, outside the student's process; survives
   infinite loops, crashes and floods of output.
 * :class:`CachedExecute`: ``SafeExecute`` that first takes the outputs of a notebook already
   executed by a ``dlmath grade`` worker.
+* :class:`KeepManualGrades` (replaces nbgrader's ``SaveAutoGrades``): saves the autograded
+  scores, and leaves an answer a grader scored by hand graded while the answer is unchanged.
 
 So plain ``nbgrader autograde`` and the formgrader's button grade exactly as ``dlmath grade``.
 """
@@ -15,8 +17,10 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import hashlib
 import json
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from queue import Empty
 from typing import Any
@@ -28,15 +32,22 @@ from nbclient.util import ensure_async
 from nbconvert.exporters.exporter import ResourcesDict
 from nbformat import NotebookNode
 from nbformat.v4 import new_output
-from nbgrader.api import Gradebook
-from nbgrader.preprocessors import ClearHiddenTests, Execute, NbGraderPreprocessor
+from nbgrader import utils
+from nbgrader.api import Gradebook, MissingEntry
+from nbgrader.preprocessors import (
+    ClearHiddenTests,
+    Execute,
+    NbGraderPreprocessor,
+    SaveAutoGrades,
+)
 from nbgrader.preprocessors.overwritecells import OverwriteCells
-from traitlets import Integer, List, Type, Unicode
+from traitlets import Bool, Integer, List, Type, Unicode
 
 from dlmath import agent, integrity
 from dlmath.course import check_student_id
 from dlmath.integrity import Finding
 from dlmath.judge import Judge, StudentCodeError, StudentKernelDied, StudentTimeout, send_files
+from dlmath.kernel_hooks import PLOTS_INLINE
 from dlmath.sandbox import SandboxedKernelManager, unsandboxed_detail
 
 
@@ -69,16 +80,95 @@ def released_source(source: str, _clear: list = []) -> str:  # noqa: B006 - one 
     return cell.source
 
 
+class SubmissionProblem(Exception):
+    """A submission that cannot be graded as it is; the message says why and what to do."""
+
+
+@dataclass(frozen=True)
+class SourceCell:
+    """One nbgrader cell of the assignment, as the gradebook records it."""
+
+    name: str
+    cell_type: str
+    locked: bool
+    source: str
+    checksum: str | None
+    points: float | None  # None: not graded
+    solution: bool
+    task: bool
+
+    @property
+    def released(self) -> str:
+        """The source the student received (a test cell without its hidden tests)."""
+        return released_source(self.source) if self.cell_type == "code" else self.source
+
+    def flags(self) -> dict[str, Any]:
+        """The nbgrader flags this cell has in the release."""
+        return {"grade": self.points is not None, "solution": self.solution,
+                "locked": self.locked, "task": self.task}
+
+    def new_cell(self) -> NotebookNode:
+        """The cell as the release has it (an answer cell holds the release's stub)."""
+        make = nbformat.v4.new_code_cell if self.cell_type == "code" else \
+            nbformat.v4.new_markdown_cell
+        cell = make(self.released)
+        meta = {"cell_type": self.cell_type, "checksum": self.checksum, "grade_id": self.name,
+                "schema_version": 3, **self.flags()}
+        if self.points is not None:
+            meta["points"] = self.points
+        cell.metadata.update({"deletable": False, "nbgrader": meta})
+        if self.locked:
+            cell.metadata["editable"] = False
+        return cell
+
+
+def source_cells(db_url: str, assignment: str, notebook_name: str
+                 ) -> tuple[list[SourceCell], dict | None]:
+    """The assignment notebook's nbgrader cells in the instructor's order, and its kernelspec,
+    from the gradebook. Raises SubmissionProblem when the gradebook does not know the notebook
+    (the assignment was not released)."""
+    with Gradebook(db_url) as gradebook:
+        try:
+            notebook = gradebook.find_notebook(notebook_name, assignment)
+        except MissingEntry as missing:
+            raise SubmissionProblem(
+                f"the gradebook has no notebook {notebook_name} in {assignment}: release the "
+                f"assignment first (dlmath release {assignment})") from missing
+        points = {c.name: float(c.max_score) for c in notebook.grade_cells}
+        solutions = {c.name for c in notebook.solution_cells}
+        tasks = {c.name for c in notebook.task_cells}
+        cells = [SourceCell(c.name, c.cell_type, bool(c.locked), c.source, c.checksum,
+                            points.get(c.name), c.name in solutions, c.name in tasks)
+                 for c in notebook.source_cells]
+        return cells, json.loads(notebook.kernelspec) if notebook.kernelspec else None
+
+
+def grade_id(cell: NotebookNode) -> str | None:
+    """The cell's nbgrader id, or None (no or malformed nbgrader metadata)."""
+    meta = cell.metadata.get("nbgrader")
+    return meta.get("grade_id") if isinstance(meta, dict) else None
+
+
 class RepairCells(NbGraderPreprocessor):
-    """Restore the nbgrader metadata of every known cell from the gradebook.
+    """Put every nbgrader cell back as the instructor made it, and record what was changed.
 
     nbgrader's ``OverwriteCells`` restores the source of locked cells but trusts the
-    submitted flags: a test cell whose ``grade`` flag a student cleared would stop being
-    graded. This sets ``grade``, ``solution``, ``locked``, ``task``, ``points`` and the cell
-    type from the gradebook, removes nbgrader metadata that names no cell of the assignment
-    (or names one twice), puts back locked cells the student deleted, and records every such
-    change as a finding, and puts moved cells back in order. Runs after ``DeduplicateIds``
-    and before ``OverwriteKernelspec`` and ``OverwriteCells``.
+    submitted flags (a test cell whose ``grade`` flag a student cleared would stop being
+    graded), and its ``add_missing_cells`` can put a deleted cell back only right after a
+    graded cell (elsewhere it fails with a KeyError). This preprocessor, from the gradebook:
+
+    * sets every cell's ``grade``, ``solution``, ``locked``, ``task``, ``points`` and type,
+      and removes nbgrader metadata that names no cell of the assignment (or one twice);
+    * recognises cells that lost their nbgrader metadata (a notebook saved by another tool):
+      a locked cell by its content, an answer cell by its place between the cells around it;
+    * puts back every cell that was deleted, after the cell that precedes it in the source:
+      locked cells as the instructor wrote them, answer cells as released (empty, so a
+      deleted written answer scores 0 with nbgrader's "No response.");
+    * puts moved cells back in order, each with the cells the student added after it.
+
+    Every change is recorded as a finding. A notebook with no cells at all, or none of the
+    assignment's, raises SubmissionProblem. Runs after ``DeduplicateIds`` and before
+    ``OverwriteKernelspec`` and ``OverwriteCells``.
     """
 
     def preprocess(self, nb: NotebookNode, resources: ResourcesDict
@@ -86,55 +176,145 @@ class RepairCells(NbGraderPreprocessor):
         """Repair ``nb`` against the gradebook's record of the assignment."""
         info = resources["nbgrader"]
         check_student_id(info["student"])
-        with Gradebook(info["db_url"]) as gradebook:
-            notebook = gradebook.find_notebook(info["notebook"], info["assignment"])
-            sources = {c.name: (c.cell_type, bool(c.locked), c.source, c.checksum)
-                       for c in notebook.source_cells}
-            order = list(sources)
-            grades = {c.name: float(c.max_score) for c in notebook.grade_cells}
-            solutions = {c.name for c in notebook.solution_cells}
-            tasks = {c.name for c in notebook.task_cells}
-            kernelspec = json.loads(notebook.kernelspec) if notebook.kernelspec else None
-        submitted_kernel = nb.metadata.get("kernelspec", {})
-        if kernelspec and submitted_kernel.get("name") != kernelspec.get("name"):
+        expected, kernelspec = source_cells(info["db_url"], info["assignment"], info["notebook"])
+        self._check_kernel(nb, kernelspec)
+        if not nb.cells:
+            raise SubmissionProblem(
+                f"{info['notebook']}.ipynb has no cells: an empty notebook was handed in; ask "
+                "the student for the notebook they worked in")
+        by_name = {cell.name: cell for cell in expected}
+        present = self._restore_metadata(nb, by_name)
+        recognised = self._recognise_locked(nb, expected, present)
+        if not self._holds_the_assignment(nb, by_name):
+            raise SubmissionProblem(
+                f"{info['notebook']}.ipynb holds none of {info['assignment']}'s cells (it has "
+                f"{len(nb.cells)} cells, none from the assignment): another notebook was handed "
+                "in; ask the student for the notebook they worked in")
+        recognised += self._recognise_answers(nb, expected, present)
+        if recognised:
             self._record(nb, "submission", "notebook",
-                         f"kernel {submitted_kernel.get('name')!r} instead of "
+                         f"{len(recognised)} cells had lost their nbgrader metadata (saved by "
+                         "another tool?); recognised by content or place: "
+                         + ", ".join(recognised))
+        self._restore_deleted(nb, expected, present)
+        self._restore_order(nb, [cell.name for cell in expected])
+        return nb, resources
+
+    @staticmethod
+    def _holds_the_assignment(nb: NotebookNode, by_name: dict[str, SourceCell]) -> bool:
+        """Whether ``nb`` has an answer cell of the assignment, or a locked cell with the
+        instructor's text: a notebook with neither is another one (another assignment's cells
+        share ids such as ``intro``), and grading it would grade something else."""
+        for cell in nb.cells:
+            wanted = by_name.get(grade_id(cell))
+            if wanted and (not wanted.locked or cell.source.strip() == wanted.released.strip()):
+                return True
+        return False
+
+    def _check_kernel(self, nb: NotebookNode, kernelspec: dict | None) -> None:
+        submitted = nb.metadata.get("kernelspec", {})
+        if kernelspec and submitted.get("name") != kernelspec.get("name"):
+            self._record(nb, "submission", "notebook",
+                         f"kernel {submitted.get('name')!r} instead of "
                          f"{kernelspec.get('name')!r} (nbgrader restores it)")
-        seen: list[str] = []
+
+    def _restore_metadata(self, nb: NotebookNode, by_name: dict[str, SourceCell]) -> set[str]:
+        """Set the nbgrader metadata of every cell that names a cell of the assignment; remove
+        it where it names none (or one named before). Returns the names present."""
+        present: set[str] = set()
         for index, cell in enumerate(nb.cells):
             meta = cell.metadata.get("nbgrader")
             if meta is None:
                 continue
-            name = meta.get("grade_id") if isinstance(meta, dict) else None
-            where = integrity.cell_name(cell, index)
-            if name not in sources or name in seen:
-                problem = "names a cell twice" if name in seen else "names no cell"
+            name = grade_id(cell)
+            if name not in by_name or name in present:
+                problem = "names a cell twice" if name in present else "names no cell"
                 cell.metadata.pop("nbgrader")
                 if isinstance(meta, dict) and (meta.get("locked") or meta.get("grade")):
-                    self._record(nb, "tampering", where,
+                    self._record(nb, "tampering", integrity.cell_name(cell, index),
                                  f"nbgrader metadata that {problem} of the assignment was removed")
                 continue
-            seen.append(name)
-            cell_type, locked, source, checksum = sources[name]
-            wanted = {"grade": name in grades, "solution": name in solutions,
-                      "locked": locked, "task": name in tasks}
-            changed = [flag for flag, value in wanted.items() if bool(meta.get(flag)) != value]
-            if name in grades and float(meta.get("points", -1)) != grades[name]:
+            present.add(name)
+            wanted = by_name[name]
+            changed = [flag for flag, value in wanted.flags().items()
+                       if bool(meta.get(flag)) != value]
+            if wanted.points is not None and float(meta.get("points", -1)) != wanted.points:
                 changed.append("points")
-            if cell.cell_type != cell_type:
+            if cell.cell_type != wanted.cell_type:
                 changed.append("cell type")
-                OverwriteCells().update_cell_type(cell, cell_type)
-            meta.update(wanted)
-            if name in grades:
-                meta["points"] = grades[name]
+                OverwriteCells().update_cell_type(cell, wanted.cell_type)
+            meta.update(wanted.flags())
+            if wanted.points is not None:
+                meta["points"] = wanted.points
             if changed:
                 self._record(nb, "tampering", name,
                              f"changed nbgrader settings ({', '.join(changed)}), restored")
-            if locked and cell.source != released_source(source):
+            if wanted.locked and cell.source != wanted.released:
                 self._record(nb, "tampering", name, "edited a locked cell, restored")
-        self._restore_deleted(nb, sources, order, seen, grades, solutions)
-        self._restore_order(nb, order)
-        return nb, resources
+        return present
+
+    def _recognise_locked(self, nb: NotebookNode, expected: list[SourceCell],
+                          present: set[str]) -> list[str]:
+        """Give each cell without nbgrader metadata that has the content of a missing locked
+        cell that cell's metadata; the names recognised."""
+        recognised: list[str] = []
+        for wanted in expected:
+            if wanted.name in present or not wanted.locked:
+                continue
+            match = next((cell for cell in nb.cells if "nbgrader" not in cell.metadata
+                          and cell.cell_type == wanted.cell_type
+                          and cell.source.strip() == wanted.released.strip()), None)
+            if match is not None:
+                self._adopt(match, wanted, present, recognised)
+        return recognised
+
+    def _recognise_answers(self, nb: NotebookNode, expected: list[SourceCell],
+                           present: set[str]) -> list[str]:
+        """Give a missing answer cell's metadata to the first cell of its type without
+        nbgrader metadata between the cells before and after it; the names recognised."""
+        recognised: list[str] = []
+        for position, wanted in enumerate(expected):
+            if wanted.name in present or wanted.locked:
+                continue
+            before = [c.name for c in expected[:position] if c.name in present]
+            after = [c.name for c in expected[position + 1:] if c.name in present]
+            index = {grade_id(cell): i for i, cell in enumerate(nb.cells)}
+            low = index[before[-1]] if before else -1
+            high = index[after[0]] if after else len(nb.cells)
+            match = next((cell for cell in nb.cells[low + 1:high]
+                          if "nbgrader" not in cell.metadata
+                          and cell.cell_type == wanted.cell_type), None)
+            if match is not None:
+                self._adopt(match, wanted, present, recognised)
+        return recognised
+
+    @staticmethod
+    def _adopt(cell: NotebookNode, wanted: SourceCell, present: set[str],
+               recognised: list[str]) -> None:
+        cell.metadata.update(wanted.new_cell().metadata)
+        present.add(wanted.name)
+        recognised.append(wanted.name)
+
+    def _restore_deleted(self, nb: NotebookNode, expected: list[SourceCell],
+                         present: set[str]) -> None:
+        """Put back every missing cell after the cell that precedes it in the source."""
+        for position, wanted in enumerate(expected):
+            if wanted.name in present:
+                continue
+            before = {c.name for c in expected[:position]}
+            anchors = [i for i, cell in enumerate(nb.cells) if grade_id(cell) in before]
+            nb.cells.insert(anchors[-1] + 1 if anchors else 0, wanted.new_cell())
+            present.add(wanted.name)
+            if wanted.solution and wanted.points is not None:
+                self._record(nb, "submission", wanted.name,
+                             "deleted this answer (graded by hand); restored empty, it scores 0 "
+                             "unless a grader finds the answer elsewhere in the notebook")
+            elif wanted.solution:
+                self._record(nb, "submission", wanted.name,
+                             "deleted an answer cell, restored empty")
+            else:
+                what = "a test cell" if wanted.points is not None else "a locked cell"
+                self._record(nb, "tampering", wanted.name, f"deleted {what}, restored")
 
     def _restore_order(self, nb: NotebookNode, order: list[str]) -> None:
         """Put the nbgrader cells back in the instructor's order, each with the cells the
@@ -142,7 +322,7 @@ class RepairCells(NbGraderPreprocessor):
         one moved below later answers would test them)."""
         blocks: list[tuple[int, list[NotebookNode]]] = [(-1, [])]
         for cell in nb.cells:
-            name = cell.metadata.get("nbgrader", {}).get("grade_id")
+            name = grade_id(cell)
             if name in order:
                 blocks.append((order.index(name), [cell]))
             else:
@@ -151,29 +331,6 @@ class RepairCells(NbGraderPreprocessor):
         if positions != sorted(positions):
             nb.cells = [cell for _, cells in sorted(blocks, key=lambda b: b[0]) for cell in cells]
             self._record(nb, "tampering", "notebook", "moved nbgrader cells, put back in order")
-
-    def _restore_deleted(self, nb: NotebookNode, sources: dict, order: list[str],
-                         seen: list[str], grades: dict, solutions: set[str]) -> None:
-        """Put back deleted locked cells after the cell that precedes them in the source."""
-        for name in order:
-            if name in seen:
-                continue
-            cell_type, locked, source, checksum = sources[name]
-            if not locked or name in grades or name in solutions:
-                what = "an answer cell" if name in solutions else "a test cell"
-                self._record(nb, "tampering", name, f"deleted {what}")
-                continue  # nbgrader's add_missing_cells restores grade cells
-            cell = (nbformat.v4.new_code_cell if cell_type == "code" else
-                    nbformat.v4.new_markdown_cell)(source)
-            cell.metadata.update({"editable": False, "deletable": False, "nbgrader": {
-                "grade": False, "solution": False, "locked": True, "grade_id": name,
-                "checksum": checksum, "schema_version": 3, "task": False}})
-            before = order[:order.index(name)]
-            present = [i for i, c in enumerate(nb.cells)
-                       if c.metadata.get("nbgrader", {}).get("grade_id") in before]
-            nb.cells.insert(present[-1] + 1 if present else 0, cell)
-            seen.append(name)
-            self._record(nb, "tampering", name, "deleted a locked cell, restored")
 
     @staticmethod
     def _record(nb: NotebookNode, kind: str, where: str, detail: str) -> None:
@@ -190,6 +347,11 @@ class SafeExecute(Execute):
     interrupted after ``timeout``; a kernel that dies (``os._exit``, a crash, a limit) is
     restarted and the cells before are replayed; output beyond ``max_output_bytes`` per cell
     is cut. What happened is recorded as findings (``integrity.py``).
+
+    A notebook in which anything timed out is executed once more, from the start in a fresh
+    kernel (``retry_timeouts``): on a machine busy with other work a slow moment can push a
+    correct cell past its limit, and that must not cost the student points. The second run
+    is the result; if it times out too, the finding says so.
     """
 
     kernel_manager_class = Type(SandboxedKernelManager, klass="jupyter_client.KernelManager",
@@ -206,6 +368,9 @@ class SafeExecute(Execute):
                           "workers to import: it imports once for all its kernels, so heavy "
                           "modules some notebooks need (torch) cost nothing there."
                           ).tag(config=True)
+    retry_timeouts = Bool(True, help="Execute a notebook in which a cell or test timed out "
+                          "once more in a fresh kernel, and keep that run (a busy machine "
+                          "must not cost points).").tag(config=True)
 
     def __init__(self, **kwargs: Any) -> None:
         # nbgrader's Execute would otherwise pass its plain AsyncKernelManager.
@@ -268,13 +433,38 @@ class SafeExecute(Execute):
         for module in dict.fromkeys([*self.preload, "dlmath.agent"]):
             arguments.append(f"--IPKernelApp.exec_lines=import {module} as _dlmath_preload; "
                              "del _dlmath_preload")
+        # Every figure inline, whichever backend the student picks: feedback shows it, and a
+        # backend the grader lacks costs no points.
+        arguments.append(PLOTS_INLINE)
         return arguments
 
     # -- the notebook ---------------------------------------------------------------------
 
     def preprocess(self, nb: NotebookNode, resources: Any = None,
                    km: Any = None) -> tuple[NotebookNode, Any]:
-        """Execute ``nb``: student cells in the sandboxed kernel, test cells in the judge."""
+        """Execute ``nb``: student cells in the sandboxed kernel, test cells in the judge;
+        a second time, in a fresh kernel, if anything timed out (``retry_timeouts``)."""
+        unexecuted = copy.deepcopy(nb) if self.retry_timeouts else None
+        nb, resources = self._execute(nb, resources, km)
+        timeouts = [f for f in self._execution_findings(nb) if f.kind == "timeout"]
+        if not timeouts or unexecuted is None:
+            return nb, resources
+        self.log.warning("%s timed out (%s); executing the notebook again in a fresh kernel",
+                         (resources or {}).get("nbgrader", {}).get("student", "a notebook"),
+                         "; ".join(f"{f.where}: {f.detail}" for f in timeouts))
+        # In place: callers such as execution.execute_job keep their reference to ``nb``.
+        nb.cells, nb.metadata = unexecuted.cells, unexecuted.metadata
+        nb, resources = self._execute(nb, resources, km=None)
+        if any(f.kind == "timeout" for f in self._execution_findings(nb)):
+            self._found("timeout", "notebook", "timed out again when executed a second time, "
+                                               "in a fresh kernel")
+        return nb, resources
+
+    @staticmethod
+    def _execution_findings(nb: NotebookNode) -> list[Finding]:
+        return [Finding(**f) for f in nb.metadata.get("dlmath", {}).get(integrity.EXECUTION, [])]
+
+    def _execute(self, nb: NotebookNode, resources: Any, km: Any) -> tuple[NotebookNode, Any]:
         from nbclient import NotebookClient
 
         NotebookClient.__init__(self, nb, km)
@@ -369,6 +559,9 @@ class SafeExecute(Execute):
         cell.outputs = judge.run_test(cell.source, where)
         cell.metadata["execution"] = {"iopub.execute_input": started,
                                       "shell.execute_reply": timestamp()}
+        if any(o.get("ename") == "CellTimeoutError" for o in cell.outputs):
+            self._found("timeout", where, f"the student's code did not finish within the "
+                                          f"{self.timeout} s a test cell may take")
         cell.execution_count = self.code_cells_executed
         self._stop_strays(where)
 
@@ -563,7 +756,7 @@ def execute_settings(execute: SafeExecute) -> dict[str, Any]:
     return {name: values[name] for name in (
         "timeout", "extra_arguments", "interrupt_on_timeout", "raise_on_iopub_timeout",
         "error_on_timeout", "max_output_bytes", "notebook_timeout", "kernel_restarts",
-        "preload", "zygote_preload")}
+        "preload", "zygote_preload", "retry_timeouts")}
 
 
 class CachedExecute(SafeExecute):
@@ -594,3 +787,67 @@ class CachedExecute(SafeExecute):
         return super().preprocess(nb, resources, km=km)
 
 
+
+
+def answers_record(course_root: str | Path, assignment: str, student: str) -> Path:
+    """Where ``KeepManualGrades`` keeps a digest of each answer as it was last autograded."""
+    return Path(course_root) / ".dlmath" / "answers" / assignment / f"{student}.json"
+
+
+def answer_digest(cell: NotebookNode) -> str:
+    """A digest of an answer cell's text, to tell whether it changed."""
+    return hashlib.sha256(cell.source.encode()).hexdigest()
+
+
+class KeepManualGrades(SaveAutoGrades):
+    """nbgrader's ``SaveAutoGrades``, but an answer scored by hand stays graded while unchanged.
+
+    On every autograde nbgrader marks each cell that has a manual score as needing grading
+    again, so regrading (``dlmath grade --force``, ``nbgrader autograde --force``) turns a
+    written answer a TA graded back into "not graded yet", and exports then leave its grade
+    blank. This keeps the manual score, comment and graded status of an answer whose text is
+    what it was at the last autograde (which is what the grader saw). An answer that changed
+    needs grading again, and a finding names it. The digests live in
+    ``.dlmath/answers/<assignment>/<student>.json`` of the course folder.
+    """
+
+    def preprocess(self, nb: NotebookNode, resources: ResourcesDict
+                   ) -> tuple[NotebookNode, ResourcesDict]:
+        """Save the grades of ``nb`` and record the digest of each answer."""
+        from nbgrader.coursedir import CourseDirectory
+
+        from dlmath.course import write_atomically
+
+        info = resources["nbgrader"]
+        record = answers_record(CourseDirectory(config=self.config).root, info["assignment"],
+                                info["student"])
+        self._before: dict[str, str] | None = (json.loads(record.read_text())
+                                               if record.is_file() else None)
+        self._answers: dict[str, str] = {}
+        self._nb = nb
+        nb, resources = super().preprocess(nb, resources)
+        record.parent.mkdir(parents=True, exist_ok=True)
+        write_atomically(record, json.dumps(self._answers, indent=1, sort_keys=True))
+        return nb, resources
+
+    def _add_score(self, cell: NotebookNode, resources: ResourcesDict) -> None:
+        name = cell.metadata.nbgrader["grade_id"]
+        grade = self.gradebook.find_grade(name, self.notebook_id, self.assignment_id,
+                                          self.student_id)
+        pending_before = grade.needs_manual_grade
+        super()._add_score(cell, resources)
+        if not utils.is_solution(cell):
+            return  # a test cell: a grader's override is reviewed again, as nbgrader does
+        self._answers[name] = answer_digest(cell)
+        if grade.manual_score is None:
+            return
+        if self._before is not None and self._before.get(name) == self._answers[name]:
+            grade.needs_manual_grade = pending_before
+        else:
+            grade.needs_manual_grade = True
+            why = ("changed since a grader scored it" if self._before is not None else
+                   "may have changed since a grader scored it (no record of the graded text)")
+            integrity.record(self._nb, Finding(
+                "manual grade", name, f"the answer {why}: the score {grade.manual_score:g} is "
+                f"kept until it is graded again in the formgrader"))
+        self.gradebook.db.commit()

@@ -86,17 +86,17 @@ def load_variants(variants_root: Path, assignment: str) -> list[Variant]:
     return variants
 
 
-def _is_answer_cell(cell: NotebookNode) -> bool:
+def is_answer_cell(cell: NotebookNode) -> bool:
     meta = cell.metadata.get("nbgrader", {})
     return cell.cell_type == "code" and meta.get("solution", False)
 
 
-def _reference_code(cell: NotebookNode) -> str:
+def reference_code(cell: NotebookNode) -> str:
     """The source cell's code with the solution markers removed (what a good student writes)."""
     return "\n".join(line for line in cell.source.splitlines() if not _MARKER.match(line))
 
 
-def _top_level_definitions(code: str) -> tuple[list[str], dict[str, str]]:
+def top_level_definitions(code: str) -> tuple[list[str], dict[str, str]]:
     """Split code into its imports and its named top-level definitions.
 
     Statements that define nothing (a loop filling a dict, say) belong to the definition
@@ -130,7 +130,7 @@ def _top_level_definitions(code: str) -> tuple[list[str], dict[str, str]]:
     return imports, definitions
 
 
-def _replace_definitions(code: str, overrides: dict[str, str]) -> tuple[str, set[str]]:
+def replace_definitions(code: str, overrides: dict[str, str]) -> tuple[str, set[str]]:
     """Replace top-level definitions in ``code`` by ``overrides``; return the names used."""
     module = ast.parse(code)
     lines = code.splitlines()
@@ -156,15 +156,15 @@ def build_submission(source_nb: NotebookNode, release_nb: NotebookNode,
     submission = copy.deepcopy(release_nb)
     if variant.kind == "blank":
         return submission
-    reference = {c.metadata["nbgrader"]["grade_id"]: _reference_code(c)
-                 for c in source_nb.cells if _is_answer_cell(c)}
-    imports, overrides = _top_level_definitions(variant.code) if variant.code else ([], {})
+    reference = {c.metadata["nbgrader"]["grade_id"]: reference_code(c)
+                 for c in source_nb.cells if is_answer_cell(c)}
+    imports, overrides = top_level_definitions(variant.code) if variant.code else ([], {})
     unused = set(overrides)
     pending_imports = imports
     for cell in submission.cells:
-        if not _is_answer_cell(cell):
+        if not is_answer_cell(cell):
             continue
-        code, used = _replace_definitions(reference[cell.metadata["nbgrader"]["grade_id"]],
+        code, used = replace_definitions(reference[cell.metadata["nbgrader"]["grade_id"]],
                                           overrides)
         if used and pending_imports:
             code = "\n".join(pending_imports) + "\n\n" + code

@@ -273,7 +273,7 @@ ATTACKS = [
            plain="every test fails (run before the answers)"),
     Attack("delete_answer_cell", "delete an answer cell",
            change(_delete("answer_max_stable_lr")), loses=frozenset({"test_max_stable_lr"}),
-           findings=frozenset({"tampering"}), plain="that task's tests fail"),
+           findings=frozenset({"submission"}), plain="that task's tests fail"),
     # --- broken notebooks and folders ---------------------------------------------------
     Attack("invalid_json", "a truncated notebook file",
            lambda nb: nbformat.writes(nb).encode()[:500], graded=False,

@@ -98,7 +98,7 @@ def test_release_runs_until_the_first_unanswered_task(assignment: str, tmp_path:
 
 # Helpers that return a value: a test cell ending in a bare call to one would display it.
 VALUE_RETURNING_HELPERS = {"check_axes", "check_inputs_unchanged", "check_drawn_on", "as_float",
-                           "as_number_array", "as_plain"}
+                           "as_number_array", "as_plain", "result_of"}
 
 
 def displays_a_value(statement: ast.stmt) -> bool:
@@ -123,3 +123,44 @@ def test_test_cells_never_display_a_value(assignment: str) -> None:
             assert not displays_a_value(last), (
                 f"{assignment}: {meta['grade_id']} ends with an expression whose value "
                 f"would be displayed (line {last.lineno}); assign it to _ instead")
+
+
+def calls_outside_checks(source: str, student_names: set[str]) -> list[str]:
+    """Calls of the student's functions in a test cell that no check helper names: neither an
+    argument of a call with a ``what`` parameter nor inside a lambda or function (which run
+    from such a call, as a lazy hint or a test's own helper)."""
+    tree = ast.parse(source)
+    parents = {child: node for node in ast.walk(tree) for child in ast.iter_child_nodes(node)}
+    named = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and (
+                node.func.id.startswith(("check_", "as_")) or node.func.id == "result_of"):
+            named |= {id(n) for argument in node.args + [k.value for k in node.keywords]
+                      for n in ast.walk(argument)}
+    outside = []
+    for node in ast.walk(tree):
+        if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+                and node.func.id in student_names and id(node) not in named):
+            ancestor = parents.get(node)
+            while ancestor is not None and not isinstance(
+                    ancestor, ast.Lambda | ast.FunctionDef):
+                ancestor = parents.get(ancestor)
+            if ancestor is None:
+                outside.append(f"line {node.lineno}: {ast.unparse(node)}")
+    return outside
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_every_call_of_student_code_in_a_test_is_named_by_a_check(assignment: str) -> None:
+    # When the student's function raises, the grader reports the check whose argument the call
+    # is (dlmath.failures): what was checked, on which input, what was expected, the hint.
+    source_nb = notebook(REPO, "source", assignment)
+    student_names = {node.name for cell in source_nb.cells if cell.cell_type == "code"
+                     and cell.metadata.get("nbgrader", {}).get("solution")
+                     for node in ast.parse(cell.source).body if isinstance(node, ast.FunctionDef)}
+    for cell in source_nb.cells:
+        meta = cell.metadata.get("nbgrader", {})
+        if cell.cell_type == "code" and meta.get("grade") and not meta.get("solution"):
+            outside = calls_outside_checks(cell.source, student_names)
+            assert not outside, f"{assignment}: {meta['grade_id']} calls {outside}: wrap them " \
+                                "in a check, or in result_of(what, func, *args, hint=...)"

@@ -17,6 +17,8 @@ from dlmath.checks import (
     check_no_error,
     check_raises,
     check_true,
+    result_of,
+    which_part,
 )
 
 
@@ -140,3 +142,61 @@ def test_check_equal_compares_plain_data_only() -> None:
                     hint="xavier first")
     with pytest.raises(CheckFailed, match="plain data"):
         check_equal("rows", [LiesAboutEverything()], [1])
+
+
+def test_values_that_look_equal_when_short_are_shown_with_every_digit() -> None:
+    def nudges(x: np.ndarray) -> None:
+        x[2] = x[2] + 1e-5 - 1e-5  # 0.5 + 1e-5 - 1e-5 is 0.49999999999999994
+
+    with pytest.raises(CheckFailed) as failure:
+        check_inputs_unchanged("numerical_gradient(f, x)", nudges, np.array([1.0, -2.0, 0.5]))
+    message = str(failure.value)
+    assert "expected: [ 1. , -2. ,  0.5]" in message
+    assert "got:      [ 1.                 , -2.                 ,  0.49999999999999994]" in message
+
+
+def test_a_shape_failure_gets_a_shape_hint_not_the_value_hint() -> None:
+    with pytest.raises(CheckFailed) as failure:
+        check_array("entropy(uniform on 7)", [1.9459], 1.9459, rtol=0, atol=1e-4,
+                    hint="the maximum entropy is log k.")
+    assert "hint:     return a single number" in str(failure.value)
+    assert "log k" not in str(failure.value)
+    with pytest.raises(CheckFailed, match="hint:     sum over the last axis"):
+        check_array("entropy(P)", np.ones((2, 1)), np.ones(2), rtol=0, atol=0,
+                    shape_hint="sum over the last axis")
+
+
+def test_check_inputs_unchanged_looks_inside_dicts_and_lists() -> None:
+    def restores_with_round_off(params: dict, rows: list) -> None:
+        params["W"][0] = params["W"][0] + 0.1 - 0.1  # 0.3 comes back as 0.30000000000000004
+
+    params = {"W": np.array([0.3, 1.0]), "b": np.zeros(2)}
+    with pytest.raises(CheckFailed, match="argument 1 was modified in place"):
+        check_inputs_unchanged("report(params)", restores_with_round_off, params, [np.ones(1)])
+    check_inputs_unchanged("report(params)", lambda p, r: None, params, [np.ones(1)])
+
+
+def test_which_part_names_the_first_part_that_is_wrong_or_raises() -> None:
+    def raises() -> bool:
+        raise ValueError("broken")
+
+    assert which_part([("a", lambda: True), ("b", lambda: False)], "rest") == "b"
+    assert which_part([("a", raises), ("b", lambda: False)], "rest") == "a"
+    assert which_part([("a", lambda: True), ("b", lambda: np.True_)], "rest") == "rest"
+
+
+def test_a_callable_hint_is_called_only_when_the_check_fails() -> None:
+    calls = []
+
+    def hint() -> str:
+        calls.append(1)
+        return "condition_number is wrong"
+
+    check_close("kappa", 3.0, 3.0, rtol=0, atol=0, hint=hint)
+    assert calls == []
+    with pytest.raises(CheckFailed, match="hint:     condition_number is wrong"):
+        check_close("kappa", 3.5, 3.0, rtol=0, atol=0, hint=hint)
+
+
+def test_result_of_only_names_a_call() -> None:
+    assert result_of("f(2)", lambda x, k=1: x * k, 2, k=3) == 6

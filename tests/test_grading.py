@@ -135,3 +135,16 @@ def test_files_named_like_modules_are_reported(course: Path) -> None:
     assert {f.detail for f in result.findings} == {
         "dlmath has the name of the module dlmath (it shadows it in the kernel)",
         "numpy.py has the name of the module numpy (it shadows it in the kernel)"}
+
+
+def test_identical_notebooks_are_executed_once(course: Path) -> None:
+    """Copies (blank releases, a shared solution) share one execution, and all are graded."""
+    for name in ("blank_again", "blank_once_more"):
+        shutil.copytree(course / "submitted" / "blank", course / "submitted" / name)
+    results = {r.student: r for r in grade(open_api(course), course, [ASSIGNMENT], workers=2)}
+    assert scores(list(results.values())) == {
+        "reference": 10, "blank": 0, "steps_off_by_one": 8, "blank_again": 0,
+        "blank_once_more": 0}
+    blanks = [results[name] for name in ("blank", "blank_again", "blank_once_more")]
+    assert sum(bool(r.executed_by) for r in blanks) == 1, [r.executed_by for r in blanks]
+    assert len(list((course / ".dlmath" / "executed").glob("*.ipynb"))) == 3

@@ -140,7 +140,7 @@ def test_plots_come_back_as_axes_the_checks_can_read(monkeypatch) -> None:
               "from dlmath.axes import check_axes, check_drawn_on, check_legend, check_line_data\n"
               "ax = check_axes('plot()', plot())\n"
               "check_line_data('line', ax, 'line', [[0, 2], [1, 3]], rtol=0, atol=0)\n"
-              "check_legend('plot()', ax)\n"
+              "check_legend('plot()', ax, ['line'])\n"
               "_, given = plt.subplots()\n"
               "check_line_data('on ax', check_drawn_on('plot(ax)', plot(ax=given), given), 'line',"
               " [[0, 2], [1, 3]], rtol=0, atol=0)")
@@ -176,7 +176,7 @@ def test_draw_axes_reproduces_what_the_plot_checks_read() -> None:
         {"kind": "points", "label": "eig", "offsets": np.array([[1.0, 0.0], [0.0, 1.0]])},
         {"kind": "contour", "label": "_", "offsets": np.zeros((0, 2))}],
         "patches": [{"kind": "circle", "center": np.zeros(2), "radius": 2.0}],
-        "aspect": 1.0, "legend": False, "xscale": "log", "yscale": "linear",
+        "aspect": 1.0, "legend": None, "xscale": "log", "yscale": "linear",
         "title": "t", "xlabel": "x", "ylabel": "y"})
     check_points("eig", ax, "eig", [[0.0, 1.0], [1.0, 0.0]], atol=0)
     check_circle("circle", ax, 2.0, rtol=0)
@@ -197,6 +197,110 @@ def test_the_judge_leaves_the_environment_of_later_processes_alone(monkeypatch) 
     monkeypatch.delenv("MPLBACKEND", raising=False)
     Judge(InProcessKernel({}, monkeypatch), GIVEN)
     assert "MPLBACKEND" not in os.environ
+
+
+PLOTTERS = ("import matplotlib.pyplot as plt\n"
+            "def on_ax(ax=None):\n"
+            "    ax.plot([0, 1], [2, 3], label='line')\n    ax.legend()\n    return ax\n"
+            "def on_current(ax=None):\n"
+            "    plt.plot([0, 1], [2, 3], label='line')\n    plt.legend()\n    return ax\n"
+            "def legend_first(ax=None):\n"
+            "    ax.legend()\n    ax.plot([0, 1], [2, 3], label='line')\n    return ax\n")
+PLOT_TEST = ("from dlmath.axes import check_legend, check_line_data, given_axes\n"
+             "ax = given_axes()\n"
+             "check_line_data('the line', {name}(ax=ax), 'line', [[0, 2], [1, 3]],\n"
+             "                rtol=0, atol=0)\n"
+             "check_legend('the legend', ax, ['line'])")
+
+
+@pytest.mark.parametrize(("plotter", "failure"), [
+    ("on_ax", None), ("on_current", "no line labelled 'line'"),
+    ("legend_first", "the legend does not list ['line']")])
+def test_a_given_ax_is_not_the_current_axes_and_its_legend_must_list_the_lines(
+        monkeypatch, plotter: str, failure: str | None) -> None:
+    judge = Judge(InProcessKernel(student(PLOTTERS), monkeypatch), GIVEN)
+    outputs = judge.run_test(PLOT_TEST.format(name=plotter), "test_plot")
+    if failure is None:
+        assert outputs == []
+    else:
+        [output] = outputs
+        assert output.ename == "CheckFailed" and failure in output.evalue
+
+
+STRICT_STEP = ("import numpy as np\n"
+               "def max_stable_lr(H):\n"
+               "    if np.any(np.asarray(H) < 0):\n"
+               "        raise ValueError('H must be positive definite')\n"
+               "    return 2 / np.linalg.eigvalsh(H)[-1]\n")
+EXPLAINED_TEST = ("from dlmath.checks import check_close\n"
+                  "H = np.array([[2.0, -1.0], [-1.0, 2.0]])\n"
+                  "check_close('max_stable_lr([[2, -1], [-1, 2]])', max_stable_lr(H), 2 / 3,\n"
+                  "            rtol=1e-12, atol=0, hint='negative entries are allowed.')\n"
+                  "### BEGIN HIDDEN TESTS\n"
+                  "secret = np.array([[3.0, -0.25], [-0.25, 1.0]])\n"
+                  "check_close('max_stable_lr of a hidden 2x2 matrix', max_stable_lr(secret),\n"
+                  "            0.5,\n"
+                  "            rtol=1e-12, atol=0, hint='only the eigenvalues count.')\n"
+                  "### END HIDDEN TESTS\n")
+
+
+def test_an_error_in_the_students_code_is_explained_as_the_check_it_interrupted(
+        monkeypatch) -> None:
+    judge = Judge(InProcessKernel(student(STRICT_STEP), monkeypatch), GIVEN)
+    [output] = judge.run_test(EXPLAINED_TEST, "test_max_stable_lr")
+    assert output.ename == "CheckFailed"
+    lines = output.traceback
+    assert lines[0] == "Your code raised this error while a test called it:"
+    assert lines[1:6] == [
+        "Check failed: max_stable_lr([[2, -1], [-1, 2]])",
+        "  problem:  your function max_stable_lr raised ValueError: H must be positive definite",
+        "  input:    max_stable_lr([[ 2., -1.], [-1., 2.]] (shape (2, 2)))",
+        "  expected: 0.6666666666666666",
+        "  hint:     negative entries are allowed."]
+    assert lines[-2:] == ['  File "<string>", line 4, in max_stable_lr',
+                          "ValueError: H must be positive definite"]
+    assert output.evalue.startswith("Check failed: max_stable_lr([[2, -1], [-1, 2]])")
+
+
+def test_a_hidden_input_is_described_not_shown(monkeypatch) -> None:
+    judge = Judge(InProcessKernel(student(STRICT_STEP), monkeypatch), GIVEN)
+    visible_part = EXPLAINED_TEST.replace("[[2.0, -1.0], [-1.0, 2.0]]", "[[2.0, 1.0], [1.0, 2.0]]")
+    [output] = judge.run_test(visible_part.replace("2 / 3", "2 / 3.0"), "test_hidden")
+    text = "\n".join(output.traceback)
+    assert "Check failed: max_stable_lr of a hidden 2x2 matrix" in text
+    assert "input:    max_stable_lr(...) on a hidden input: a float64 array of shape (2, 2)" in text
+    assert "0.25" not in text and "secret" not in text
+    assert "hint:     only the eigenvalues count." in text
+
+
+def test_an_error_of_the_test_on_a_returned_value_names_the_check(monkeypatch) -> None:
+    judge = Judge(InProcessKernel(student("def table():\n    return {'f1': 1}"), monkeypatch),
+                  GIVEN)
+    source = ("from dlmath.checks import check_integer\n"
+              "check_integer('the iterations of f2', table()['f2'], 1503,\n"
+              "              hint='one row per function.')")
+    [output] = judge.run_test(source, "test_table")
+    assert output.ename == "CheckFailed"
+    assert output.evalue.splitlines() == [
+        "Check failed: the iterations of f2",
+        "  problem:  the test could not use what your code returned (KeyError: 'f2')",
+        "  expected: 1503", "  hint:     one row per function."]
+
+
+def test_the_students_traceback_names_no_folder_of_the_grader() -> None:
+    from dlmath.failures import clean_traceback
+
+    text = ('Traceback (most recent call last):\n'
+            '  File "/tmp/ipykernel_4242/1234567.py", line 5, in max_stable_lr\n'
+            '  File "/srv/course/.venv/lib/python3.11/site-packages/numpy/linalg/_linalg.py", '
+            'line 9, in eigvalsh\n'
+            '  File "/usr/lib/python3.11/json/decoder.py", line 3, in decode\n'
+            '  File "/srv/course/dlmath/helpers.py", line 1, in helper\n')
+    assert clean_traceback(text).splitlines()[1:] == [
+        '  File "<your notebook cell>", line 5, in max_stable_lr',
+        '  File "numpy/linalg/_linalg.py", line 9, in eigvalsh',
+        '  File "json/decoder.py", line 3, in decode',
+        '  File "helpers.py", line 1, in helper']
 
 
 class ForgingKernel(InProcessKernel):

@@ -27,6 +27,7 @@ from dlmath.course import load_config, repository_root
 from dlmath.lab import (
     INSTRUCTOR_LAB_PLUGINS,
     STUDENT_SERVER_EXTENSIONS,
+    VALIDATE_CSS,
     VALIDATE_KERNEL_ARGUMENTS,
     lab_command,
     lab_environment,
@@ -117,9 +118,13 @@ def test_jupyterlab_runs_in_the_copy_on_loopback(tmp_path: Path) -> None:
     assert f"--ServerApp.root_dir={copy.root}" in command
     assert "--ServerApp.ip=127.0.0.1" in command and "--no-browser" in command
     assert "--allow-root" not in command
-    env = lab_environment(copy, {"JUPYTER_CONFIG_PATH": "/elsewhere", "PATH": "/usr/bin"})
-    assert env["JUPYTER_CONFIG_PATH"].split(os.pathsep) == [str(copy.jupyter_config),
-                                                            "/elsewhere"]
+    assert "--LabApp.custom_css=True" in command  # Validate's message (VALIDATE_CSS)
+    env = lab_environment(copy, {"JUPYTER_CONFIG_PATH": "/elsewhere", "PATH": "/usr/bin",
+                                 "JUPYTER_CONFIG_DIR": "/mine"})
+    # The copy's settings first (JupyterLab reads custom CSS from there only), then the usual.
+    assert env["JUPYTER_CONFIG_DIR"] == str(copy.jupyter_config)
+    assert env["JUPYTER_CONFIG_PATH"].split(os.pathsep) == ["/mine", "/elsewhere"]
+    assert (copy.jupyter_config / "custom" / "custom.css").read_text() == VALIDATE_CSS
     # Plots show in the notebook even though importing dlmath.cli sets MPLBACKEND=Agg.
     assert env["MPLBACKEND"] == "module://matplotlib_inline.backend_inline"
 

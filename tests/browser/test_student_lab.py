@@ -3,9 +3,10 @@
 ``dlmath lab`` starts JupyterLab on a temporary student working copy. In headless Chromium
 the student opens Nbgrader > Assignment List, sees every released assignment, fetches ex1,
 opens its notebook, pastes a correct answer into each answer cell, runs all cells and presses
-Validate (verdict: success); then pastes a wrong answer (counting steps from 1), runs all
-cells again, reads the failed check under the test cell and in Validate's dialog, and
-finally submits. Screenshots of each stage go to test-artifacts/browser/.
+Validate (verdict: the visible checks pass, hidden ones run at grading time); then pastes a
+wrong answer (counting steps from 1), runs all cells again, reads the failed check under the
+test cell and in Validate's dialog, and finally submits. Screenshots of each stage go to
+test-artifacts/browser/.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ from lab_ui import (
     validate,
 )
 
-from dlmath.lab import released_assignments
+from dlmath.lab import VISIBLE_CHECKS_PASSED, released_assignments
 
 if TYPE_CHECKING:  # conftest's browser fixture imports Playwright, failing with the fix if absent
     from playwright.sync_api import Locator
@@ -113,12 +114,16 @@ def test_student_validates_a_correct_and_a_wrong_answer(tmp_path: Path, start_la
     figure.first.scroll_into_view_if_needed()
     screenshot(page, "student-2-correct-run-all")
 
-    # Validate's verdict.
+    # Validate's verdict: the visible checks pass, and hidden ones run at grading time
+    # (nbgrader's "Success! Your notebook passes all the tests." is hidden by dlmath lab's CSS).
     dialog = validate(page)
     verdict = dialog.inner_text()
     screenshot(page, "student-3-correct-validate")
     assert "Validation Results" in verdict
-    assert "Success! Your notebook passes all the tests." in verdict, verdict
+    message = dialog.locator("#validation-message.validation-success")
+    shown = message.evaluate("node => getComputedStyle(node, '::after').content")
+    assert shown == f'"{VISIBLE_CHECKS_PASSED}"', shown
+    assert message.get_by_text("Success! Your notebook passes all the tests.").is_hidden()
     close_dialog(dialog)
 
     # A wrong answer: the test cell under it fails in plain words.

@@ -1,0 +1,18 @@
+"""Labels the scatters but never adds the legend the task asks for.
+
+kind: mistake
+loses: test_plot_spectra
+"""
+
+
+def plot_spectra(matrices, ax=None):
+    if ax is None:
+        _, ax = plt.subplots()
+    angles = np.linspace(0, 2 * np.pi, 200)
+    for label, W in matrices.items():
+        eigenvalues = np.linalg.eigvals(W)
+        ax.scatter(eigenvalues.real, eigenvalues.imag, s=4, label=label)
+        radius = np.linalg.norm(W) / np.sqrt(W.shape[0])
+        ax.plot(radius * np.cos(angles), radius * np.sin(angles), "k--")
+    ax.set_aspect("equal")
+    return ax
