@@ -15,9 +15,11 @@ The state folder (default ``/var/lib/dlmath-hub``) holds
 ``hub/``
     JupyterHub's database, cookie secret and ``settings.json`` (root only);
 ``student/``
-    the Jupyter config of every student's server (added by ``JUPYTER_CONFIG_PATH``): nbgrader's
-    Assignments tab, Validate and Submit, and no instructor tools; the course id, the exchange
-    and the grading time limits in ``nbgrader_config.py``;
+    the Jupyter config folder of every student's server (its ``JUPYTER_CONFIG_DIR``, read-only
+    to students; their JupyterLab settings stay in their home): nbgrader's Assignments tab,
+    Validate and Submit, and no instructor tools; the course id, the exchange and the grading
+    time limits in ``nbgrader_config.py``; and ``custom/custom.css``, with which Validate says
+    that only the visible checks ran, as in ``dlmath lab``;
 ``grader/``
     the Jupyter config of the formgrader service: the exchange, and a ``frame-ancestors`` that
     lets JupyterLab show the formgrader in its frame (JupyterHub >= 4.1 sets ``'none'``).
@@ -45,6 +47,7 @@ from dlmath.lab import (
     INLINE_BACKEND,
     INSTRUCTOR_LAB_PLUGINS,
     STUDENT_SERVER_EXTENSIONS,
+    VALIDATE_CSS,
     validate_settings,
     write_json,
 )
@@ -378,7 +381,10 @@ def write_hub_files(settings: HubSettings) -> Path:
     for folder in (student, grader_dir):
         folder.mkdir(mode=0o755, exist_ok=True)
     write_json(student / "jupyter_server_config.json",
-               {"ServerApp": {"jpserver_extensions": STUDENT_EXTENSIONS}})
+               {"ServerApp": {"jpserver_extensions": STUDENT_EXTENSIONS},
+                "LabApp": {"custom_css": True}})
+    (student / "custom").mkdir(exist_ok=True)
+    (student / "custom" / "custom.css").write_text(VALIDATE_CSS, encoding="utf-8")
     write_json(student / "labconfig" / "page_config.json",
                {"disabledExtensions": {name: True for name in STUDENT_HIDDEN_PLUGINS}})
     (student / "nbgrader_config.py").write_text(student_nbgrader_config(settings),
@@ -394,7 +400,11 @@ def write_hub_files(settings: HubSettings) -> Path:
         os.chmod(path, 0o755 if path.is_dir() else 0o644)
     ensure_exchange_folders(settings)
     settings_file = hub / "settings.json"
-    data = {**asdict(settings), "student_environment": server_environment(student),
+    # JupyterLab reads custom CSS from the config folder only (JUPYTER_CONFIG_DIR); the hub's
+    # configuration keeps each student's own JupyterLab settings in their home.
+    data = {**asdict(settings),
+            "student_environment": {**server_environment(student),
+                                    "JUPYTER_CONFIG_DIR": str(student)},
             "grader_environment": {**server_environment(grader_dir),
                                    "JUPYTERHUB_DEFAULT_URL": "/lab"}}
     settings_file.write_text(json.dumps(data, indent=1), encoding="utf-8")

@@ -21,6 +21,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from hub_class import ASSIGNMENT, DLMATH, NBGRADER, Account, HubClass
@@ -35,6 +36,7 @@ from dlmath.hub import (
     prepare_hub,
     write_hub_files,
 )
+from dlmath.lab import VALIDATE_CSS
 
 pytestmark = pytest.mark.hub
 
@@ -270,11 +272,23 @@ def test_hub_config_serves_the_roster_and_the_formgrader_as_a_service(
     assert "access:services!service=dlmath" in roles["teaching-assistant"]["scopes"]
     assert not any(scope.startswith("access:servers") for role in roles.values()
                    for scope in role["scopes"])
-    student_config = config.Spawner.environment["JUPYTER_CONFIG_PATH"]
+    environment = config.Spawner.environment
+    student_config = environment["JUPYTER_CONFIG_PATH"]
     server = json.loads((Path(student_config) / "jupyter_server_config.json").read_text())
     enabled = {k for k, on in server["ServerApp"]["jpserver_extensions"].items() if on}
     assert enabled == {"nbgrader.server_extensions.assignment_list",
                        "nbgrader.server_extensions.validate_assignment"}
+    # Validate's custom CSS is read from the config folder, the course's; what JupyterLab
+    # would write there (settings, workspaces) goes to each student's own home instead.
+    assert environment["JUPYTER_CONFIG_DIR"] == student_config
+    assert server["LabApp"]["custom_css"] is True
+    assert (Path(student_config) / "custom" / "custom.css").read_text() == VALIDATE_CSS
+    for account in term.k.students:
+        spawner = SimpleNamespace(user=SimpleNamespace(name=account.login))
+        assert environment["JUPYTERLAB_SETTINGS_DIR"](spawner) == str(
+            account.home / ".jupyter" / "lab" / "user-settings")
+        assert environment["JUPYTERLAB_WORKSPACES_DIR"](spawner) == str(
+            account.home / ".jupyter" / "lab" / "workspaces")
 
 
 # --- bad input: a clear message, nothing changed ---------------------------------------------

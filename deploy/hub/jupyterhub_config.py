@@ -8,12 +8,19 @@ something for your site (another authenticator, say), add a line at the end.
 
 import json
 import os
+import pwd
 from pathlib import Path
 
 c = get_config()  # noqa: F821 - provided by JupyterHub's config loader
 settings = json.loads(Path(os.environ["DLMATH_HUB_SETTINGS"]).read_text(encoding="utf-8"))
 state = Path(settings["state_dir"])
 python = Path(settings["python_prefix"]) / "bin"
+
+
+def in_home(*parts: str):  # noqa: ANN201 - JupyterHub calls it with the spawner
+    """A Spawner.environment value: ``parts`` under the spawned user's home folder."""
+    return lambda spawner: os.path.join(pwd.getpwnam(spawner.user.name).pw_dir, *parts)
+
 
 # --- Where it listens --------------------------------------------------------------------------
 # The proxy takes the public address; the hub's API, the proxy's API and the formgrader service
@@ -42,7 +49,13 @@ c.Authenticator.allowed_users = set(settings["students"] + settings["instructors
 c.JupyterHub.spawner_class = "localprocess"
 c.Spawner.cmd = [str(python / "jupyterhub-singleuser")]
 c.Spawner.default_url = "/lab"
-c.Spawner.environment = settings["student_environment"]
+c.Spawner.environment = {
+    **settings["student_environment"],
+    # The Jupyter config folder is the course's (read-only to students); JupyterLab's settings and
+    # workspaces, which it would keep there, stay in each student's home.
+    "JUPYTERLAB_SETTINGS_DIR": in_home(".jupyter", "lab", "user-settings"),
+    "JUPYTERLAB_WORKSPACES_DIR": in_home(".jupyter", "lab", "workspaces"),
+}
 c.Spawner.disable_user_config = True
 # A two-core machine starting many servers at once at the start of a class.
 c.Spawner.start_timeout = 120

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 import nbformat
 
+from dlmath.lab import VISIBLE_CHECKS_PASSED
 from dlmath.variants import Variant, build_submission
 
 if TYPE_CHECKING:  # conftest's browser fixture imports Playwright, failing with the fix if absent
@@ -131,6 +132,18 @@ def validate(page: Page) -> Locator:
     dialog = page.locator(".jp-Dialog")
     dialog.wait_for(timeout=RUN_SECONDS * 1000)
     return dialog
+
+
+def assert_visible_checks_pass(dialog: Locator) -> None:
+    """Validate's verdict when every visible check passes: the course's sentence
+    (``VISIBLE_CHECKS_PASSED``, shown by the custom CSS ``dlmath lab`` and ``dlmath hub``
+    install), not nbgrader's "Success! Your notebook passes all the tests.", which reads as
+    full marks though hidden checks run at grading time."""
+    assert "Validation Results" in dialog.inner_text()
+    message = dialog.locator("#validation-message.validation-success")
+    shown = message.evaluate("node => getComputedStyle(node, '::after').content")
+    assert shown == f'"{VISIBLE_CHECKS_PASSED}"', shown
+    assert message.get_by_text("Success! Your notebook passes all the tests.").is_hidden()
 
 
 def close_dialog(dialog: Locator) -> None:
