@@ -105,3 +105,13 @@ c.LatePenaltyPolicy.max_days = 7
 # Moodle's file times in that zone (README, "Grades to your LMS").
 c.ZipCollectApp.extractor_plugin = "dlmath.plugins.zip_collect.ArchiveExtractor"
 c.ZipCollectApp.collector_plugin = "dlmath.plugins.zip_collect.LmsCollector"
+
+# ---------------------------------------------------------------------------------------------
+# A shared exchange (the course's JupyterHub, dlmath/hub/launch.py; README "A class on JupyterHub").
+# ---------------------------------------------------------------------------------------------
+# `nbgrader collect` (and the formgrader's Collect button) attributes a submission to the owner
+# of its folder in the exchange, dates it by the folder's inode change time (which no student
+# can set back), and copies only that student's regular files: nbgrader's default trusts the
+# folder's name, the student-written timestamp.txt, and follows symbolic links
+# (dlmath/hub/exchange.py).
+c.ExchangeFactory.collect = "dlmath.hub.exchange.TrustedCollect"

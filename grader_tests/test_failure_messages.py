@@ -32,7 +32,9 @@ def failure(course: Path, assignment: str, student: str, cell: str) -> list[str]
         "  hint:     use the eigenvalues, not the diagonal entries.",
         "",
         "Traceback (most recent call last):",
-        '  File "<your notebook cell>", line 12, in max_stable_lr']),
+        # The raise is line 6 of the student's answer cell (the function alone, no docstring).
+        '  File "<your notebook cell>", line 6, in max_stable_lr',
+        '    raise ValueError("H must be positive definite")']),
     # hessian on an integer list: the check's own hint is shown.
     ("ex5_condition_numbers", "hessian_no_float_conversion", "test_hessian", [
         "Your code raised this error while a test called it:",

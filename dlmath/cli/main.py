@@ -15,6 +15,7 @@ from pathlib import Path
 from nbgrader.api import Gradebook, MissingEntry
 
 from dlmath.cli.common import EXIT_ATTENTION, EXIT_OK, EXIT_USAGE, selected_assignments
+from dlmath.cli.hub import add_hub_command
 from dlmath.cli.lms import add_lms_commands
 from dlmath.cli.progress import Progress
 from dlmath.cli.similarity import add_similarity_command
@@ -243,6 +244,8 @@ def build_parser() -> argparse.ArgumentParser:
     lab.add_argument("--prepare-only", action="store_true",
                      help="set up or refresh the working copy, then exit without starting "
                           "JupyterLab")
+
+    add_hub_command(add)
     return parser
 
 
@@ -250,6 +253,8 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``dlmath`` command."""
     args = build_parser().parse_args(argv)
     try:
+        if precheck := getattr(args, "precheck", None):
+            precheck()  # before the course folder, which the user may not be allowed to see
         if getattr(args, "needs_course", True):
             args.course = find_course_root(args.course)
         return args.func(args)

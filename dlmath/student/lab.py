@@ -181,19 +181,28 @@ def _student_config(course_config: Config, copy: StudentCopy) -> str:
         f"c.Exchange.root = {str(copy.exchange)!r}",
         f"c.Exchange.assignment_dir = {str(copy.root)!r}",
         f"c.Exchange.cache = {str(copy.root / CACHE_DIR)!r}",
-        "# The instructor's execution settings (time limit), and warnings ignored as the",
-        "# grader does, so Validate runs the notebook as grading will; a failed check shows as",
-        "# its plain message (dlmath/student/kernel_hooks.py).",
+        *validate_settings(course_config),
     ]
+    return "\n".join(lines) + "\n"
+
+
+def validate_settings(course_config: Config) -> list[str]:
+    """Lines of a student's nbgrader_config.py that make Validate run a notebook as grading
+    will: the instructor's ``Execute`` settings (time limit), warnings ignored as the grader
+    does, and a failed check shown as its plain message (dlmath/student/kernel_hooks.py)."""
+    lines = ["# The instructor's execution settings (time limit), and warnings ignored as the",
+             "# grader does, so Validate runs the notebook as grading will; a failed check",
+             "# shows as its plain message (dlmath/student/kernel_hooks.py)."]
     execute = dict(course_config.get("Execute", {}))
     arguments = [*execute.get("extra_arguments", []), *VALIDATE_KERNEL_ARGUMENTS]
     execute["extra_arguments"] = list(dict.fromkeys(arguments))  # each once, in order
     for key, value in sorted(execute.items()):
         lines.append(f"c.Execute.{key} = {value!r}")
-    return "\n".join(lines) + "\n"
+    return lines
 
 
-def _write_json(path: Path, data: dict) -> None:
+def write_json(path: Path, data: dict) -> None:
+    """Write ``data`` as indented JSON to ``path``, creating its folder."""
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
 
@@ -215,9 +224,9 @@ def prepare_student_copy(course_root: Path, workdir: Path) -> StudentCopy:
     copy = StudentCopy(workdir, course_id, tuple(assignments))
     workdir.mkdir(parents=True, exist_ok=True)
     (workdir / CONFIG_FILE).write_text(_student_config(course_config, copy), encoding="utf-8")
-    _write_json(copy.jupyter_config / "jupyter_server_config.json",
+    write_json(copy.jupyter_config / "jupyter_server_config.json",
                 {"ServerApp": {"jpserver_extensions": STUDENT_SERVER_EXTENSIONS}})
-    _write_json(copy.jupyter_config / "labconfig" / "page_config.json",
+    write_json(copy.jupyter_config / "labconfig" / "page_config.json",
                 {"disabledExtensions": {name: True for name in INSTRUCTOR_LAB_PLUGINS}})
     (copy.jupyter_config / "custom").mkdir(exist_ok=True)
     (copy.jupyter_config / "custom" / "custom.css").write_text(VALIDATE_CSS, encoding="utf-8")

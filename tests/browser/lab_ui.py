@@ -7,11 +7,30 @@ button text), so a step fails when what a person would see or click is missing.
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from typing import TYPE_CHECKING
+
+import nbformat
+
+from dlmath.student.lab import VISIBLE_CHECKS_PASSED
+from grader_tests.students import Variant, build_submission
 
 if TYPE_CHECKING:  # conftest's browser fixture imports Playwright, failing with the fix if absent
     from playwright.sync_api import Locator, Page
 
+WRITTEN_ANSWER = (
+    "Each step multiplies the error along an eigen-direction by 1 - lr * lambda: along x "
+    "(lambda = 2) 0.98, 0.9 and 0.8; along y (lambda = 20) 0.8, 0 and -1. With lr = 0.1 the "
+    "factor along y is -1, so y flips between 1.5 and -1.5 forever. lr = 0.05 is fastest: "
+    "its slowest direction shrinks by 0.9 per step."
+)
+# A classic mistake in ex1: counting steps from 1 instead of 0.
+WRONG_STEPS_TO_TOLERANCE = '''def steps_to_tolerance(path, tol=1e-6):
+    """The first index k with ||path[k]|| < tol, or None."""
+    for k, row in enumerate(path):
+        if np.linalg.norm(row) < tol:
+            return k + 1
+    return None'''
 # The notebook in the current tab (other tabs' panels stay in the page, hidden).
 NOTEBOOK = ".jp-NotebookPanel:not(.lm-mod-hidden)"
 # Executing or validating ex1 takes seconds; the margin is for a busy two-core CI machine.
@@ -37,6 +56,8 @@ def menu_items(page: Page, top: str) -> list[str]:
     labels.first.wait_for()
     items = [label for label in labels.all_inner_texts() if label]
     page.keyboard.press("Escape")
+    # Closed before anything else is clicked (a click on the bar would toggle it shut again).
+    page.locator(".lm-Menu").wait_for(state="detached")
     return items
 
 
@@ -113,7 +134,44 @@ def validate(page: Page) -> Locator:
     return dialog
 
 
+def assert_visible_checks_pass(dialog: Locator) -> None:
+    """Validate's verdict when every visible check passes: the course's sentence
+    (``VISIBLE_CHECKS_PASSED``, shown by the custom CSS ``dlmath lab`` and ``dlmath hub``
+    install), not nbgrader's "Success! Your notebook passes all the tests.", which reads as
+    full marks though hidden checks run at grading time."""
+    assert "Validation Results" in dialog.inner_text()
+    message = dialog.locator("#validation-message.validation-success")
+    shown = message.evaluate("node => getComputedStyle(node, '::after').content")
+    assert shown == f'"{VISIBLE_CHECKS_PASSED}"', shown
+    assert message.get_by_text("Success! Your notebook passes all the tests.").is_hidden()
+
+
 def close_dialog(dialog: Locator) -> None:
     """Press the dialog's Ok button and wait until it is gone."""
     dialog.get_by_role("button", name="Ok").click()
     dialog.wait_for(state="detached")
+
+
+def answers(course: Path, assignment: str) -> tuple[nbformat.NotebookNode, dict[str, str]]:
+    """The release notebook and a correct answer for each answer cell, by grade id.
+
+    Code answers are the instructor's solutions (markers removed, as the grader's self-test
+    builds its reference submission); the written answer is a student's paragraph.
+    """
+    source = nbformat.read(course / "source" / assignment / f"{assignment}.ipynb", as_version=4)
+    release = nbformat.read(course / "release" / assignment / f"{assignment}.ipynb",
+                            as_version=4)
+    reference = build_submission(source, release,
+                                 Variant(assignment, "reference", "reference", ""))
+    correct = {}
+    for cell in reference.cells:
+        meta = cell.metadata.get("nbgrader", {})
+        if meta.get("solution"):
+            correct[meta["grade_id"]] = (cell.source if cell.cell_type == "code"
+                                         else WRITTEN_ANSWER)
+    return release, correct
+
+
+def grade_ids(notebook: nbformat.NotebookNode) -> list[str | None]:
+    """Each cell's nbgrader grade id (None for cells nbgrader does not track), in order."""
+    return [c.metadata.get("nbgrader", {}).get("grade_id") for c in notebook.cells]

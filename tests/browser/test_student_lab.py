@@ -16,7 +16,6 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import nbformat
 import pytest
 from lab_fixtures import (  # noqa: F401 - fixtures, used by name
     browser_context_fixture,
@@ -25,8 +24,12 @@ from lab_fixtures import (  # noqa: F401 - fixtures, used by name
     start_lab_fixture,
 )
 from lab_ui import (
+    WRONG_STEPS_TO_TOLERANCE,
+    answers,
+    assert_visible_checks_pass,
     cells,
     close_dialog,
+    grade_ids,
     menu,
     menu_items,
     open_lab,
@@ -36,8 +39,7 @@ from lab_ui import (
     validate,
 )
 
-from dlmath.student.lab import VISIBLE_CHECKS_PASSED, released_assignments
-from grader_tests.students import Variant, build_submission
+from dlmath.student.lab import released_assignments
 
 if TYPE_CHECKING:  # conftest's browser fixture imports Playwright, failing with the fix if absent
     from playwright.sync_api import Locator
@@ -46,45 +48,6 @@ pytestmark = pytest.mark.browser
 
 REPO = Path(__file__).resolve().parents[2]
 ASSIGNMENT = "ex1_ill_conditioned_gd"
-WRITTEN_ANSWER = (
-    "Each step multiplies the error along an eigen-direction by 1 - lr * lambda: along x "
-    "(lambda = 2) 0.98, 0.9 and 0.8; along y (lambda = 20) 0.8, 0 and -1. With lr = 0.1 the "
-    "factor along y is -1, so y flips between 1.5 and -1.5 forever. lr = 0.05 is fastest: "
-    "its slowest direction shrinks by 0.9 per step."
-)
-# A classic mistake: counting steps from 1 instead of 0.
-WRONG_STEPS_TO_TOLERANCE = '''def steps_to_tolerance(path, tol=1e-6):
-    """The first index k with ||path[k]|| < tol, or None."""
-    for k, row in enumerate(path):
-        if np.linalg.norm(row) < tol:
-            return k + 1
-    return None'''
-
-
-def answers() -> tuple[nbformat.NotebookNode, dict[str, str]]:
-    """The release notebook and a correct answer for each answer cell, by grade id.
-
-    Code answers are the instructor's solutions (markers removed, as the grader's self-test
-    builds its reference submission); the written answer is a student's paragraph.
-    """
-    source = nbformat.read(REPO / "source" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", as_version=4)
-    release = nbformat.read(REPO / "release" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", as_version=4)
-    reference = build_submission(source, release,
-                                 Variant(ASSIGNMENT, "reference", "reference", ""))
-    correct = {}
-    for cell in reference.cells:
-        meta = cell.metadata.get("nbgrader", {})
-        if meta.get("solution"):
-            correct[meta["grade_id"]] = (cell.source if cell.cell_type == "code"
-                                         else WRITTEN_ANSWER)
-    return release, correct
-
-
-def grade_ids(notebook: nbformat.NotebookNode) -> list[str | None]:
-    """Each cell's nbgrader grade id (None for cells nbgrader does not track), in order."""
-    return [c.metadata.get("nbgrader", {}).get("grade_id") for c in notebook.cells]
-
-
 def error_text(cell: Locator) -> str:
     """The text of a cell's error outputs ('' if it has none)."""
     errors = cell.locator(".jp-OutputArea-output[data-mime-type="
@@ -94,7 +57,7 @@ def error_text(cell: Locator) -> str:
 
 def test_student_validates_a_correct_and_a_wrong_answer(tmp_path: Path, start_lab, page,
                                                         screenshot) -> None:
-    release, correct = answers()
+    release, correct = answers(REPO, ASSIGNMENT)
     ids = grade_ids(release)
     position = {grade_id: index for index, grade_id in enumerate(ids) if grade_id}
     test_cells = [c.metadata["nbgrader"]["grade_id"] for c in release.cells
@@ -155,13 +118,8 @@ def test_student_validates_a_correct_and_a_wrong_answer(tmp_path: Path, start_la
     # Validate's verdict: the visible checks pass, and hidden ones run at grading time
     # (nbgrader's "Success! Your notebook passes all the tests." is hidden by dlmath lab's CSS).
     dialog = validate(page)
-    verdict = dialog.inner_text()
     screenshot(page, "student-3-correct-validate")
-    assert "Validation Results" in verdict
-    message = dialog.locator("#validation-message.validation-success")
-    shown = message.evaluate("node => getComputedStyle(node, '::after').content")
-    assert shown == f'"{VISIBLE_CHECKS_PASSED}"', shown
-    assert message.get_by_text("Success! Your notebook passes all the tests.").is_hidden()
+    assert_visible_checks_pass(dialog)
     close_dialog(dialog)
 
     # A wrong answer: the test cell under it fails in plain words.

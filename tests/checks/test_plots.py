@@ -119,3 +119,14 @@ def test_given_axes_are_not_the_current_axes() -> None:
     with pytest.raises(CheckFailed, match="no contour"):
         check_contours("plot(ax=given)", given)
     plt.close("all")
+
+
+def test_a_legend_checked_without_labels_must_list_every_labelled_line(ax: plt.Axes) -> None:
+    """The test cells released before ``labels`` existed call check_legend(what, ax)."""
+    ax.plot([0, 1], [0, 1], label="lr=0.1")
+    ax.plot([0, 1], [1, 0], label="lr=0.3")
+    ax.legend(handles=ax.get_lines()[:1])
+    with pytest.raises(CheckFailed, match=r"does not list \['lr=0.3'\]"):
+        check_legend("plot", ax)
+    ax.legend()
+    check_legend("plot", ax)
