@@ -126,7 +126,8 @@ def submitted_students(course_root: Path, assignment: str) -> list[str]:
 
 
 def read_scores(gradebook: Gradebook, assignment: str, student: str) -> list[CellScore]:
-    """Per-cell scores of one submission, in notebook order, from the gradebook."""
+    """Per-cell scores of one submission from the gradebook, sorted by cell name (grade id);
+    the gradebook does not record the cells' order in the notebook."""
     notebook = gradebook.find_submission_notebook(assignment, assignment, student)
     grades = sorted(notebook.grades, key=lambda g: g.cell.name)
     return [CellScore(name=g.name, score=float(g.score), max_score=float(g.max_score),

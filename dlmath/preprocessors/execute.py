@@ -62,8 +62,9 @@ class SafeExecute(Execute):
 
     kernel_manager_class = Type(SandboxedKernelManager, klass="jupyter_client.KernelManager",
                                 config=True, help="The kernel manager for student kernels.")
-    max_output_bytes = Integer(1_000_000, help="Output kept per cell (bytes); the rest is "
-                               "dropped with a note.").tag(config=True)
+    max_output_bytes = Integer(1_000_000, help="Output kept per cell, in characters of text "
+                               "(an image counts its base64 text); the rest is dropped with a "
+                               "note.").tag(config=True)
     notebook_timeout = Integer(900, help="Seconds a whole notebook may run; later cells are "
                                "not run.").tag(config=True)
     kernel_restarts = Integer(3, help="Kernel deaths survived per notebook (the kernel is "
@@ -318,7 +319,8 @@ class SafeExecute(Execute):
 
     def output(self, outs: list[NotebookNode], msg: dict[str, Any], display_id: str | None,
                cell_index: int) -> NotebookNode | None:
-        """Keep at most ``max_output_bytes`` of a cell's output, then a note saying so."""
+        """Keep at most ``max_output_bytes`` characters of a cell's output (text, and images
+        as their base64 text), then a note saying so."""
         content = msg.get("content", {})
         size = len(content.get("text", "")) + sum(len(str(v)) for v in
                                                   content.get("data", {}).values())
@@ -332,9 +334,10 @@ class SafeExecute(Execute):
                 clipped["content"]["text"] = content["text"][:self.max_output_bytes - used]
                 super().output(outs, clipped, display_id, cell_index)
             outs.append(new_output("stream", name="stdout", text=(
-                f"\n[output cut: this cell printed more than {self.max_output_bytes:,} bytes]\n")))
+                f"\n[output cut: this cell printed more than {self.max_output_bytes:,} "
+                "characters]\n")))
             self._found("output", integrity.cell_name(self.nb.cells[cell_index], cell_index),
-                        f"printed more than {self.max_output_bytes:,} bytes")
+                        f"printed more than {self.max_output_bytes:,} characters")
         return None
 
     # -- the channel the judge uses -------------------------------------------------------
