@@ -49,7 +49,10 @@ def test_copy_outputs_refuses_a_different_notebook() -> None:
 def test_preloaded_modules_come_from_locked_given_cells_only() -> None:
     nb = notebook("import numpy as np\nfrom scipy import linalg\nfrom . import local",
                   "import torch", "import os")
-    nb.cells[1].metadata["nbgrader"] = {"locked": True, "grade": False}
-    nb.cells[2].metadata["nbgrader"] = {"locked": False, "solution": True}  # student code
-    nb.cells[3].metadata["nbgrader"] = {"locked": True, "grade": True}  # a test cell
+    # nbgrader gives every cell it manages an id (dlmath.cells: a given cell is one of them).
+    nb.cells[1].metadata["nbgrader"] = {"locked": True, "grade": False, "grade_id": "given"}
+    nb.cells[2].metadata["nbgrader"] = {"locked": False, "solution": True,  # student code
+                                        "grade_id": "answer"}
+    nb.cells[3].metadata["nbgrader"] = {"locked": True, "grade": True,  # a test cell
+                                        "grade_id": "test"}
     assert imported_modules(nb) == ("numpy", "scipy")
