@@ -60,11 +60,16 @@ def kind_of(value: Any) -> str:
     return f"a {type(value).__name__}"
 
 
+_ADDRESS = re.compile(r" at 0x[0-9A-Fa-f]+")
+
+
 def _show_argument(value: Any) -> str:
     if callable(value) and not isinstance(value, np.ndarray):
         name = getattr(value, "__name__", "")
         return "a lambda function" if name in ("", "<lambda>") else name
-    return " ".join(show(value).split())  # on one line
+    # Without memory addresses ("Generator(PCG64) at 0x7F2D..."): they mean nothing to the
+    # student, and the same notebook must get the same feedback on every run.
+    return _ADDRESS.sub("", " ".join(show(value).split()))  # on one line
 
 
 def describe_call(name: str, args: tuple, kwargs: dict[str, Any], *, hidden: bool) -> str:
