@@ -13,6 +13,7 @@ from pathlib import Path
 import nbformat
 import pytest
 from conftest import ASSIGNMENTS, REPO, VARIANTS_ROOT
+from nbconvert.preprocessors import CoalesceStreamsPreprocessor
 
 from dlmath.course import copy_course, open_api
 from dlmath.grading.pipeline import SubmissionResult, grade, read_scores
@@ -42,8 +43,11 @@ def image_size(value: str) -> tuple[int, int] | str:
 
 
 def code_outputs(course: Path, assignment: str, student: str) -> list[str]:
-    """The autograded notebook's code cells: source, execution count and outputs."""
+    """The autograded notebook's code cells: source, execution count and outputs, with
+    consecutive prints to one stream merged (how the kernel splits a cell's stdout into
+    messages depends on timing: one run got one stream output, another two)."""
     nb = nbformat.read(course / "autograded" / student / assignment / f"{assignment}.ipynb", 4)
+    nb, _ = CoalesceStreamsPreprocessor().preprocess(nb, {})
     return [json.dumps([c.source, c.execution_count, [deterministic(o) for o in c.outputs]],
                        sort_keys=True)
             for c in nb.cells if c.cell_type == "code"]
