@@ -30,7 +30,11 @@ import nbformat
 from nbformat import NotebookNode
 
 from dlmath.cells import grade_id, is_answer_cell
+from dlmath.course import assignment_ids
 
+REPO = Path(__file__).resolve().parents[1]
+VARIANTS_ROOT = REPO / "grader_tests" / "variants"
+ASSIGNMENTS = assignment_ids(REPO)
 KINDS = ("reference", "blank", "mistake", "alternative")
 _MARKER = re.compile(r"^\s*### (BEGIN|END) SOLUTION\s*$")
 
@@ -185,3 +189,8 @@ def write_submission(course_root: Path, student: str, variant: Variant) -> Path:
     target.parent.mkdir(parents=True, exist_ok=True)
     nbformat.write(build_submission(source_nb, release_nb, variant), target)
     return target
+
+
+def all_variants() -> list[Variant]:
+    """Every variant of every assignment (reference and blank included)."""
+    return [v for a in ASSIGNMENTS for v in load_variants(VARIANTS_ROOT, a)]

@@ -12,12 +12,12 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from conftest import ASSIGNMENTS, REPO, VARIANTS_ROOT
 from nbconvert.preprocessors import CoalesceStreamsPreprocessor
+from traitlets.config import Config
 
-from dlmath.course import copy_course, open_api
+from dlmath.course import copy_course, load_config, open_api
 from dlmath.grading.pipeline import SubmissionResult, grade, read_scores
-from grader_tests.students import load_variants, write_submission
+from grader_tests.students import ASSIGNMENTS, REPO, VARIANTS_ROOT, load_variants, write_submission
 
 # Per assignment: the reference, the blank, and two mistakes: a small class of 20.
 SAMPLE = {a: load_variants(VARIANTS_ROOT, a)[:2] + [v for v in load_variants(VARIANTS_ROOT, a)
@@ -53,11 +53,23 @@ def code_outputs(course: Path, assignment: str, student: str) -> list[str]:
             for c in nb.cells if c.cell_type == "code"]
 
 
+def plain_nbgrader(course: Path) -> Config:
+    """The course's configuration with nbgrader's own ``Execute`` in place of ``SafeExecute``:
+    every cell, test cells included, runs in an ordinary kernel, so the judge, the sandbox
+    and the workers are all absent from the baseline and any fault of theirs shows."""
+    config = load_config(course)
+    config.Autograde.autograde_preprocessors = [
+        "nbgrader.preprocessors.Execute" if name.endswith(".SafeExecute") else name
+        for name in config.Autograde.autograde_preprocessors]
+    return config
+
+
 def test_parallel_grading_equals_plain_serial_nbgrader(
         graded: dict[tuple[str, str], SubmissionResult], released_course: Path,
         tmp_path: Path) -> None:
     serial = copy_course(REPO, tmp_path / "serial")
-    api = open_api(serial)
+    api = open_api(serial, plain_nbgrader(serial))
+    assert "nbgrader.preprocessors.Execute" in api.config.Autograde.autograde_preprocessors
     for assignment, variants in SAMPLE.items():
         assert api.generate_assignment(assignment)["success"]
         for variant in variants:

@@ -8,10 +8,12 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from conftest import ASSIGNMENTS, REPO
 from nbclient import NotebookClient
 
+from grader_tests.students import ASSIGNMENTS, REPO
+
 REGION = re.compile(r"### BEGIN (SOLUTION|HIDDEN TESTS)\n(.*?)### END \1", re.DOTALL)
+
 
 
 def notebook(root: Path, folder: str, assignment: str) -> nbformat.NotebookNode:

@@ -19,7 +19,13 @@ from dlmath.cli.hub import add_hub_command
 from dlmath.cli.lms import add_lms_commands
 from dlmath.cli.progress import Progress
 from dlmath.cli.similarity import add_similarity_command
-from dlmath.course import CourseError, check_assignment, find_course_root, open_api
+from dlmath.course import (
+    CourseError,
+    check_assignment,
+    find_course_root,
+    open_api,
+    tools_on_path,
+)
 from dlmath.grading.pipeline import grade, submitted_students
 from dlmath.plugins.late_submission import grant_extension, parse_time
 from dlmath.reports.tables import cell_table, integrity_table, student_table
@@ -252,6 +258,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``dlmath`` command."""
     args = build_parser().parse_args(argv)
+    tools_on_path(os.environ)  # .venv/bin/dlmath works without activating the venv
     try:
         if precheck := getattr(args, "precheck", None):
             precheck()  # before the course folder, which the user may not be allowed to see
