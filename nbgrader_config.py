@@ -120,3 +120,10 @@ c.ExchangeFactory.collect = "dlmath.hub.exchange.TrustedCollect"
 # the course secret (.course_secret, made by `dlmath release`, never committed) and their id.
 # False gives everybody one shared variant, the exercises as written.
 c.StudentVariants.enabled = True
+# The first release (nbgrader generate_assignment, dlmath release) creates that secret.
+from nbgrader.converters import GenerateAssignment  # noqa: E402
+
+c.GenerateAssignment.preprocessors = [
+    *GenerateAssignment.class_traits()["preprocessors"].default(),
+    "dlmath.preprocessors.course_secret.CreateCourseSecret",
+]

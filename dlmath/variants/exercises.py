@@ -21,14 +21,14 @@ EX1 = "ex1_ill_conditioned_gd"
 # Written as decimals so that they print as they read; each product with lambda_y is exactly
 # 0.2, 1 and 2 in floating point (checked by the tests), so the per-step factors along y are
 # exactly 0.8, 0 and -1.
-_EX1_RATES = {10.0: (0.02, 0.1, 0.2), 16.0: (0.0125, 0.0625, 0.125), 20.0: (0.01, 0.05, 0.1),
+EX1_RATES = {10.0: (0.02, 0.1, 0.2), 16.0: (0.0125, 0.0625, 0.125), 20.0: (0.01, 0.05, 0.1),
               25.0: (0.008, 0.04, 0.08), 40.0: (0.005, 0.025, 0.05), 50.0: (0.004, 0.02, 0.04)}
 # Condition numbers: ill-conditioned (at least 8), yet 1/lambda_y still gets within 1e-3 of
 # the minimum in 100 steps and never within 1e-6 (the factor along x is 1 - 1/kappa).
-_EX1_KAPPAS = (8.0, 10.0, 12.5)
+EX1_KAPPAS = (8.0, 10.0, 12.5)
 # Start coordinates, one decimal: between 1.2 and 2.0 for x, 1.0 and 2.0 for y.
-_EX1_X = tuple(round(1.2 + 0.1 * i, 1) for i in range(9))
-_EX1_Y = tuple(round(1.0 + 0.1 * i, 1) for i in range(11))
+EX1_X = tuple(round(1.2 + 0.1 * i, 1) for i in range(9))
+EX1_Y = tuple(round(1.0 + 0.1 * i, 1) for i in range(11))
 
 
 @dataclass(frozen=True)
@@ -101,13 +101,13 @@ def ex1_parameters(key: str) -> GradientDescentProblem:
     """Exercise 1's numbers for ``key`` (the shared variant: lambda = (2, 20), x0 = (1.8, 1.5),
     learning rates (0.01, 0.05, 0.1))."""
     if check_key(key) == SHARED:
-        return GradientDescentProblem((2.0, 20.0), (1.8, 1.5), _EX1_RATES[20.0])
-    large = draw(key, EX1, "lambda_y", sorted(_EX1_RATES))
-    kappa = draw(key, EX1, "kappa", _EX1_KAPPAS)
+        return GradientDescentProblem((2.0, 20.0), (1.8, 1.5), EX1_RATES[20.0])
+    large = draw(key, EX1, "lambda_y", sorted(EX1_RATES))
+    kappa = draw(key, EX1, "kappa", EX1_KAPPAS)
     return GradientDescentProblem(
         curvatures=(large / kappa, large),
-        x0=(draw(key, EX1, "x0[0]", _EX1_X), draw(key, EX1, "x0[1]", _EX1_Y)),
-        learning_rates=_EX1_RATES[large])
+        x0=(draw(key, EX1, "x0[0]", EX1_X), draw(key, EX1, "x0[1]", EX1_Y)),
+        learning_rates=EX1_RATES[large])
 
 
 # The assignments that have variants, and how each turns a key into its parameters.

@@ -67,6 +67,14 @@ def read_secret(course_root: Path, config: Config) -> bytes:
     return secret
 
 
+def course_key(course_root: Path, student: str) -> str:
+    """``student``'s key with the course's own nbgrader configuration: what ``dlmath lab`` and
+    the course's JupyterHub give a student's kernels (``DLMATH_VARIANT_KEY``)."""
+    from dlmath.course import load_config  # nbgrader's apps: not for a kernel's import
+
+    return key_for(course_root, load_config(course_root), student)
+
+
 def key_for(course_root: Path, config: Config, student: str) -> str:
     """The variant key of ``student`` in this course (``SHARED`` when variants are off)."""
     if not settings(config).enabled:
