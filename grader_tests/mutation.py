@@ -46,6 +46,7 @@ from cosmic_ray.operators.operator import Example, Operator
 from cosmic_ray.plugins import get_operator
 
 from dlmath.cells import ANSWER, GIVEN, TEST, cell_role, grade_id, is_answer_cell
+from dlmath.variants import SHARED, identity
 from grader_tests.students import (
     reference_code,
     replace_definitions,
@@ -372,10 +373,11 @@ def _install_modules(modules: dict[str, str]) -> None:
 
 
 def run_cells(cells: list[Cell], overrides: dict[str, str], modules: dict[str, str] | None = None,
-              timeout: float = 60.0) -> set[str]:
+              timeout: float = 60.0, variant: str = SHARED) -> set[str]:
     """Run the notebook with ``overrides`` replacing reference definitions (and ``modules``
-    replacing library modules); return the names of the test cells that fail. Meant for a
-    child process: it changes global state."""
+    replacing library modules), with the numbers of the student whose variant key is
+    ``variant`` (default: the shared variant); return the names of the test cells that fail.
+    Meant for a child process: it changes global state."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -387,20 +389,21 @@ def run_cells(cells: list[Cell], overrides: dict[str, str], modules: dict[str, s
     signal.signal(signal.SIGALRM, _alarm)
     signal.setitimer(signal.ITIMER_REAL, timeout)
     try:
-        for cell in cells:
-            source = (replace_definitions(cell.source, overrides)[0] if cell.role == ANSWER
-                      else cell.source)
-            try:
-                with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
-                    warnings.simplefilter("ignore")
-                    exec(compile(source, f"<{cell.name}>", "exec"), namespace)  # noqa: S102
-            except _Timeout:
-                raise
-            except BaseException:  # noqa: BLE001 - a failing cell is the mutant's verdict
-                if cell.role == TEST:
-                    failed.add(cell.name)
-            finally:
-                plt.close("all")
+        with identity.grading_as(variant):  # the given cells compute this student's numbers
+            for cell in cells:
+                source = (replace_definitions(cell.source, overrides)[0] if cell.role == ANSWER
+                          else cell.source)
+                try:
+                    with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
+                        warnings.simplefilter("ignore")
+                        exec(compile(source, f"<{cell.name}>", "exec"), namespace)  # noqa: S102
+                except _Timeout:
+                    raise
+                except BaseException:  # noqa: BLE001 - a failing cell is the mutant's verdict
+                    if cell.role == TEST:
+                        failed.add(cell.name)
+                finally:
+                    plt.close("all")
     except _Timeout:  # the cell that timed out, and every later test cell, fail
         done = {c.name for c in cells[:cells.index(cell)]}
         failed |= {name for name in test_cell_names(cells) if name not in done}
@@ -510,3 +513,20 @@ def sample(mutants: list[Mutant], per_assignment: int) -> list[Mutant]:
         step = max(1, len(own) // per_assignment)
         chosen += own[::step][:per_assignment]
     return chosen
+
+
+def _run_student(task: tuple[list[Cell], str, dict[str, dict[str, str]]],
+                 ) -> tuple[str, dict[str, frozenset[str]]]:
+    cells, key, runs = task
+    return key, {label: frozenset(run_cells(cells, overrides, variant=key))
+                 for label, overrides in runs.items()}
+
+
+def run_per_student(cells: list[Cell], runs: dict[str, dict[str, dict[str, str]]],
+                    workers: int | None = None) -> dict[str, dict[str, frozenset[str]]]:
+    """variant key -> label -> the test cells that fail when ``runs[key][label]``'s definitions
+    replace the reference's, under that student's numbers; the runs of one student share a
+    process (a fresh one per student), which keeps hundreds of runs within a minute or two."""
+    tasks = [(cells, key, student_runs) for key, student_runs in runs.items()]
+    with _pool(workers) as pool:
+        return dict(pool.imap_unordered(_run_student, tasks))
