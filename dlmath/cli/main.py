@@ -20,6 +20,7 @@ from dlmath.cli.hub import add_hub_command
 from dlmath.cli.lms import add_lms_commands
 from dlmath.cli.progress import Progress
 from dlmath.cli.similarity import add_similarity_command
+from dlmath.cli.variants import add_variants_command
 from dlmath.course import (
     CourseError,
     check_assignment,
@@ -263,6 +264,7 @@ def build_parser() -> argparse.ArgumentParser:
                           "JupyterLab")
 
     add_hub_command(add)
+    add_variants_command(add)
     return parser
 
 

@@ -422,14 +422,14 @@ def grade(api: NbGraderAPI, course_root: Path, assignments: Iterable[str], *,
     not opt out of it.
     """
     check_sandbox(api.config)  # before any work: no student code runs outside the sandbox
-    if variant_settings(api.config).enabled:
+    wanted = set(students) if students is not None else None
+    submissions = [(a, s) for a in assignments for s in submitted_students(course_root, a)
+                   if wanted is None or s in wanted]
+    if submissions and variant_settings(api.config).enabled:
         try:  # before any work too: without it no student's numbers are known
             read_secret(course_root, api.config)
         except VariantError as error:
             raise CourseError(str(error)) from None
-    wanted = set(students) if students is not None else None
-    submissions = [(a, s) for a in assignments for s in submitted_students(course_root, a)
-                   if wanted is None or s in wanted]
     state = GradingState(course_root)
     digests = {sub: submission_digest(course_root, *sub) for sub in submissions}
     results: dict[tuple[str, str], SubmissionResult] = {}

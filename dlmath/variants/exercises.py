@@ -71,6 +71,24 @@ class GradientDescentProblem:
             results["distance after 100 steps"][lr] = float(norms[-1])
         return results
 
+    def numbers(self) -> list[tuple[str, str]]:
+        """The student's numbers, as (name, value) lines for ``dlmath variants show``."""
+        return [("f(x, y)", f"({_number(self.curvatures[0])} x^2 + "
+                            f"{_number(self.curvatures[1])} y^2) / 2"),
+                ("curvatures (lambda_x, lambda_y)", _numbers(self.curvatures)),
+                ("condition number kappa", _number(self.kappa)),
+                ("start X0", _numbers(self.x0)),
+                ("LEARNING_RATES", _numbers(self.learning_rates)),
+                ("stability threshold 2/lambda_y", _number(2 / self.curvatures[1]))]
+
+    def results_table(self) -> tuple[list[str], list[list[object]]]:
+        """``expected()`` as a table: a header and one row per learning rate."""
+        expected = self.expected()
+        header = ["lr", *expected]
+        return header, [[lr, *("never" if column[lr] is None else column[lr]
+                               for column in expected.values())]
+                        for lr in self.learning_rates]
+
     def _repr_markdown_(self) -> str:
         lx, ly = (_number(c) for c in self.curvatures)
         rates = ", ".join(_number(r) for r in self.learning_rates)
@@ -85,6 +103,10 @@ class GradientDescentProblem:
 def _number(value: float) -> str:
     """A parameter as the text shows it: 2 rather than 2.0, at most 6 significant digits."""
     return f"{value:.6g}"
+
+
+def _numbers(values: tuple[float, ...]) -> str:
+    return ", ".join(_number(v) for v in values)
 
 
 def _coefficient(value: float) -> str:

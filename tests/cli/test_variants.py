@@ -1,0 +1,75 @@
+"""``dlmath variants show`` and the clear errors around per-student variants."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from dlmath.cli.main import EXIT_OK, EXIT_USAGE, main
+from dlmath.course import copy_course, load_config, repository_root
+from dlmath.variants.exercises import EX1, ex1_parameters
+from dlmath.variants.secret import ensure_secret, key_for
+
+
+@pytest.fixture
+def course(tmp_path: Path) -> Path:
+    course = copy_course(repository_root(), tmp_path / "course")
+    ensure_secret(course, load_config(course))
+    return course
+
+
+def test_show_prints_the_students_numbers_and_expected_results(
+        course: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--course", str(course), "variants", "show", "alice", EX1]) == EXIT_OK
+    out = capsys.readouterr().out
+    problem = ex1_parameters(key_for(course, load_config(course), "alice"))
+    lx, ly = problem.curvatures
+    assert f"curvatures (lambda_x, lambda_y)  {lx:g}, {ly:g}" in out
+    rates = ", ".join(f"{r:g}" for r in problem.learning_rates)
+    assert f"LEARNING_RATES                   {rates}" in out
+    steps = problem.expected()["steps to 0.001"][problem.learning_rates[1]]
+    middle_row = next(line for line in out.splitlines()
+                      if line.strip().startswith(f"{problem.learning_rates[1]:g} "))
+    assert str(steps) in middle_row.split() and "never" in out
+    main(["--course", str(course), "variants", "show", "bob", EX1])
+    assert capsys.readouterr().out != out  # another student, other numbers
+
+
+def test_show_says_which_assignments_have_no_variants(
+        course: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--course", str(course), "variants", "show", "alice"]) == EXIT_OK
+    out = capsys.readouterr().out
+    assert EX1 in out
+    assert "ex2_eigenvalue_spectra: no per-student variants" in out
+
+
+def test_bad_ids_and_a_missing_secret_are_usage_errors(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    course = copy_course(repository_root(), tmp_path / "course")
+    assert main(["--course", str(course), "variants", "show", "<img>"]) == EXIT_USAGE
+    assert "'<img>' is not a student id" in capsys.readouterr().err
+    assert main(["--course", str(course), "variants", "show", "alice"]) == EXIT_USAGE
+    assert "course secret" in capsys.readouterr().err
+
+
+def test_variants_off_show_the_shared_numbers(course: Path,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    with (course / "nbgrader_config.py").open("a") as config:
+        config.write("\nc.StudentVariants.enabled = False\n")
+    assert main(["--course", str(course), "variants", "show", "alice", EX1]) == EXIT_OK
+    out = capsys.readouterr().out
+    assert "variants are off" in out and "start X0                         1.8, 1.5" in out
+
+
+def test_grading_without_the_course_secret_stops_before_any_work(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    course = copy_course(repository_root(), tmp_path / "course")
+    submitted = course / "submitted" / "alice" / EX1
+    submitted.mkdir(parents=True)
+    (submitted / f"{EX1}.ipynb").write_bytes(
+        (repository_root() / "release" / EX1 / f"{EX1}.ipynb").read_bytes())
+    assert main(["--course", str(course), "grade", EX1]) == EXIT_USAGE
+    err = capsys.readouterr().err
+    assert "course secret" in err and "is missing" in err and "`dlmath release` creates it" in err
+    assert not (course / "autograded" / "alice").exists()
