@@ -25,6 +25,7 @@ from dlmath.course import (
     CourseError,
     check_assignment,
     find_course_root,
+    load_config,
     open_api,
     tools_on_path,
 )
@@ -32,7 +33,8 @@ from dlmath.grading.pipeline import grade, submitted_students
 from dlmath.plugins.late_submission import grant_extension, parse_time
 from dlmath.reports.tables import cell_table, integrity_table, student_table
 from dlmath.variants import VariantError
-from dlmath.variants.secret import course_key
+from dlmath.variants.secret import course_key, ensure_secret
+from dlmath.variants.secret import settings as variant_settings
 
 
 def cmd_release(args: argparse.Namespace) -> int:
@@ -145,6 +147,10 @@ def cmd_lab(args: argparse.Namespace) -> int:
         raise CourseError("JupyterLab refuses to run as root: run dlmath lab as a normal user, "
                           "or pass --allow-root (containers, CI).")
     copy = prepare_student_copy(args.course, workdir)
+    # Publishing to the student's exchange is a release: the first one makes the secret.
+    config = load_config(args.course)
+    if variant_settings(config).enabled:
+        ensure_secret(args.course, config)
     try:
         key = course_key(args.course, args.student)
     except VariantError as error:
