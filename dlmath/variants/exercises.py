@@ -71,6 +71,12 @@ class GradientDescentProblem:
             results["distance after 100 steps"][lr] = float(norms[-1])
         return results
 
+    def groups(self) -> dict[str, str]:
+        """The parameters drawn independently, by value: the item analysis compares the pass
+        rates of students who share one (a harder range shows up as a lower rate)."""
+        return {"lambda_y": _number(self.curvatures[1]), "kappa": _number(self.kappa),
+                "x0[0]": _number(self.x0[0]), "x0[1]": _number(self.x0[1])}
+
     def numbers(self) -> list[tuple[str, str]]:
         """The student's numbers, as (name, value) lines for ``dlmath variants show``."""
         return [("f(x, y)", f"({_number(self.curvatures[0])} x^2 + "
