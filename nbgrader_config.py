@@ -15,30 +15,30 @@ c.CourseDirectory.course_id = "dlmath"
 # cell runs well under 5 s; 60 s leaves room for slow student code but stops infinite loops.
 c.Execute.timeout = 60
 
-# Safe autograding (dlmath/preprocessors.py). The sanitize step adds RepairCells, which puts
-# every nbgrader cell's flags back as the gradebook has them, puts back every deleted cell
-# (nbgrader's own OverwriteCells.add_missing_cells, left off, fails with a KeyError when the
-# cell before a deleted one is not graded) and records what a student changed; the autograde
-# step runs SafeExecute instead of Execute: student cells run in a sandboxed kernel
-# (bubblewrap, resource limits, no network, no view of the course folder) and test cells run
-# in the grading process, where student code cannot change a verdict. Plain
+# Safe autograding (dlmath/preprocessors/: repair.py, execute.py, manual_grades.py). The
+# sanitize step adds RepairCells, which puts every nbgrader cell's flags back as the gradebook
+# has them, puts back every deleted cell (nbgrader's own OverwriteCells.add_missing_cells, left
+# off, fails with a KeyError when the cell before a deleted one is not graded) and records what
+# a student changed; the autograde step runs SafeExecute instead of Execute: student cells run
+# in a sandboxed kernel (bubblewrap, resource limits, no network, no view of the course folder)
+# and test cells run in the grading process, where student code cannot change a verdict. Plain
 # `nbgrader autograde` and the formgrader's button use these too.
 c.Autograde.sanitize_preprocessors = [
     "nbgrader.preprocessors.ClearOutput",
     "nbgrader.preprocessors.DeduplicateIds",
-    "dlmath.preprocessors.RepairCells",
+    "dlmath.preprocessors.repair.RepairCells",
     "nbgrader.preprocessors.OverwriteKernelspec",
     "nbgrader.preprocessors.OverwriteCells",
     "nbgrader.preprocessors.CheckCellMetadata",
 ]
 c.Autograde.autograde_preprocessors = [
-    "dlmath.preprocessors.SafeExecute",
+    "dlmath.preprocessors.execute.SafeExecute",
     "nbgrader.preprocessors.IgnorePattern",
     "nbconvert.preprocessors.ClearMetadataPreprocessor",
     "nbgrader.preprocessors.LimitOutput",
     # nbgrader's SaveAutoGrades, but a written answer a TA graded stays graded when the
     # submission is regraded, as long as its text is unchanged (nbgrader marks it ungraded).
-    "dlmath.preprocessors.KeepManualGrades",
+    "dlmath.preprocessors.manual_grades.KeepManualGrades",
     "nbgrader.preprocessors.AssignLatePenalties",
     # (nbgrader checks the cells' metadata here again; the sanitize step above already did,
     # and nothing since changes it: left out, it saves ~30 ms a notebook.)
@@ -58,13 +58,14 @@ c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
 
 
 # ---------------------------------------------------------------------------------------------
-# LMS round trip (dlmath/feedback.py, late_policy.py, collect.py, exports.py). README section
-# "Grades to your LMS" explains the workflow. Everything below differs from nbgrader's defaults.
+# LMS round trip (dlmath/preprocessors/feedback.py; dlmath/plugins/: late_submission.py,
+# zip_collect.py, export.py). README section "Grades to your LMS" explains the workflow.
+# Everything below differs from nbgrader's defaults.
 # ---------------------------------------------------------------------------------------------
 from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor  # noqa: E402
 from nbgrader.preprocessors import GetGrades  # noqa: E402
 
-from dlmath.feedback import HideHiddenTests, ProvisionalNotice  # noqa: E402
+from dlmath.preprocessors.feedback import HideHiddenTests, ProvisionalNotice  # noqa: E402
 
 # Feedback: nbgrader's default (GetGrades, CSSHTMLHeaderPreprocessor) renders the autograded
 # notebook, whose test cells autograding restored with their hidden tests, so students would
@@ -79,16 +80,16 @@ c.GenerateFeedback.preprocessors = [GetGrades, HideHiddenTests, ProvisionalNotic
 # here. nbconvert inserts markdown's raw HTML and HTML/SVG/JavaScript outputs as they are, so
 # a written answer like <img src=x onerror=...> would run script in the instructor's session.
 # SanitizeNotebook reduces outputs, metadata and attachments to inert data; the markdown
-# filter passes rendered markdown through the same nh3 allow-list (dlmath/safe_html.py).
-c.HTMLExporter.preprocessors = ["dlmath.safe_html.SanitizeNotebook"]
-c.HTMLExporter.filters = {"markdown2html": "dlmath.safe_html.SanitizedMarkdown"}
+# filter passes rendered markdown through the same nh3 allow-list (dlmath/rendering/safe_html.py).
+c.HTMLExporter.preprocessors = ["dlmath.rendering.safe_html.SanitizeNotebook"]
+c.HTMLExporter.filters = {"markdown2html": "dlmath.rendering.safe_html.SanitizedMarkdown"}
 
 # Late work: nbgrader's default plugin deducts nothing (or everything). The course deducts 10%
 # of the score per started day late after 15 minutes of grace, and gives 0 after 7 days. It
 # applies when an assignment has a due date (`nbgrader db assignment add ID --duedate=...`)
 # and a submission has a timestamp.txt (nbgrader collect; from an LMS archive only as set
 # below).
-c.AssignLatePenalties.plugin_class = "dlmath.late_policy.LatePenaltyPolicy"
+c.AssignLatePenalties.plugin_class = "dlmath.plugins.late_submission.LatePenaltyPolicy"
 c.LatePenaltyPolicy.per_day = 0.1
 c.LatePenaltyPolicy.grace_minutes = 15
 c.LatePenaltyPolicy.max_days = 7
@@ -102,15 +103,15 @@ c.LatePenaltyPolicy.max_days = 7
 # penalties from an archive are left off: `c.LmsCollector.canvas_late_days = N` counts work
 # Canvas marks LATE as N days late, `c.LmsCollector.moodle_time_zone = "Europe/Berlin"` takes
 # Moodle's file times in that zone (README, "Grades to your LMS").
-c.ZipCollectApp.extractor_plugin = "dlmath.collect.ArchiveExtractor"
-c.ZipCollectApp.collector_plugin = "dlmath.collect.LmsCollector"
+c.ZipCollectApp.extractor_plugin = "dlmath.plugins.zip_collect.ArchiveExtractor"
+c.ZipCollectApp.collector_plugin = "dlmath.plugins.zip_collect.LmsCollector"
 
 # ---------------------------------------------------------------------------------------------
-# A shared exchange (the course's JupyterHub, dlmath/hub.py; README "A class on JupyterHub").
+# A shared exchange (the course's JupyterHub, dlmath/hub/launch.py; README "A class on JupyterHub").
 # ---------------------------------------------------------------------------------------------
 # `nbgrader collect` (and the formgrader's Collect button) attributes a submission to the owner
 # of its folder in the exchange, dates it by the folder's inode change time (which no student
 # can set back), and copies only that student's regular files: nbgrader's default trusts the
 # folder's name, the student-written timestamp.txt, and follows symbolic links
-# (dlmath/exchange.py).
-c.ExchangeFactory.collect = "dlmath.exchange.TrustedCollect"
+# (dlmath/hub/exchange.py).
+c.ExchangeFactory.collect = "dlmath.hub.exchange.TrustedCollect"

@@ -12,6 +12,7 @@ are not run under plain nbgrader; the table says so.
 
 from __future__ import annotations
 
+import os
 import socket
 import sqlite3
 import subprocess
@@ -23,13 +24,13 @@ from pathlib import Path
 import nbformat
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "grader_tests"))
+sys.path[:0] = [str(REPO), str(REPO / "grader_tests")]  # grader_tests.students, attacks
 
 from attacks import ASSIGNMENT, ATTACKS, NOTEBOOK, write_submission_of  # noqa: E402
 from test_attacks import hidden_test_lines  # noqa: E402
 
-from dlmath.course import copy_course, open_api  # noqa: E402
-from dlmath.grading import grade  # noqa: E402
+from dlmath.course import copy_course, open_api, tools_on_path  # noqa: E402
+from dlmath.grading.pipeline import grade  # noqa: E402
 
 HARMFUL_WITHOUT_SANDBOX = {"fork_bomb", "memory_bomb", "file_bomb", "disk_bomb"}
 # Graded alone, after the others were scored: it rewrites everyone's grades.
@@ -133,4 +134,5 @@ def main() -> int:
 
 
 if __name__ == "__main__":
+    tools_on_path(os.environ)  # nbgrader runs `alembic` by name, as under `dlmath`
     sys.exit(main())

@@ -19,6 +19,7 @@ two safe runs give the same scores.
 from __future__ import annotations
 
 import argparse
+import os
 import subprocess
 import sys
 import tempfile
@@ -30,10 +31,10 @@ import nbformat
 import psutil
 from nbgrader.api import Gradebook
 
-from dlmath.course import assignment_ids, copy_course, open_api, repository_root
-from dlmath.demo import build_class
-from dlmath.execution import cell_seconds
-from dlmath.grading import default_workers, read_scores
+from dlmath.cli.demo import build_class
+from dlmath.course import assignment_ids, copy_course, open_api, repository_root, tools_on_path
+from dlmath.grading.pipeline import default_workers, read_scores
+from dlmath.grading.workers import cell_seconds
 
 
 def run_measured(command: list[str], cwd: Path) -> tuple[float, float]:
@@ -152,4 +153,5 @@ def main() -> int:
 
 
 if __name__ == "__main__":
+    tools_on_path(os.environ)  # nbgrader runs `alembic` by name, as under `dlmath`
     sys.exit(main())

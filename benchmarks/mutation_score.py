@@ -22,7 +22,7 @@ from pathlib import Path
 import nbformat
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "grader_tests"))
+sys.path[:0] = [str(REPO), str(REPO / "grader_tests")]  # grader_tests.students, attacks
 
 from mutation import (  # noqa: E402
     Cell,

@@ -19,7 +19,7 @@ import tempfile
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "tests" / "browser"))
+sys.path[:0] = [str(REPO), str(REPO / "tests" / "browser")]  # grader_tests.students, fixtures
 
 from hostile_pages import (  # noqa: E402
     CSP_OFF,

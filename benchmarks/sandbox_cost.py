@@ -11,6 +11,7 @@ prints the median wall time per mode and the median over the five notebooks.
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import tempfile
@@ -21,10 +22,13 @@ import nbformat
 from nbgrader.preprocessors import Execute
 from traitlets.config import Config
 
-from dlmath.course import assignment_ids, copy_course, open_api, repository_root
-from dlmath.grading import check_submission, prepare_job
-from dlmath.preprocessors import SafeExecute
-from dlmath.variants import load_variants, write_submission
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))  # grader_tests.students
+
+from dlmath.course import assignment_ids, copy_course, open_api, repository_root, tools_on_path  # noqa: E402
+from dlmath.grading.pipeline import check_submission, prepare_job  # noqa: E402
+from dlmath.preprocessors.execute import SafeExecute  # noqa: E402
+from grader_tests.students import load_variants, write_submission  # noqa: E402
 
 MODES = {
     "plain nbgrader Execute": lambda: Execute(config=Config({"Execute": {"timeout": 60}})),
@@ -72,4 +76,5 @@ def main() -> int:
 
 
 if __name__ == "__main__":
+    tools_on_path(os.environ)  # nbgrader runs `alembic` by name, as under `dlmath`
     sys.exit(main())

@@ -8,9 +8,9 @@ moved between cells, comments and prints added, every number changed), a fifth o
 writing one task themselves. A tenth of a class are copiers, a fifth of those copying a
 student someone else copied too (a ring of three is three pairs).
 
-The one threshold, ``chance_pairs`` (see ``dlmath.similarity.evidence_needed``), is chosen on
-a *development* class (``--dev-seed``): the largest value from a short list whose flagged
-pairs have a precision of at least 0.9 over the five assignments. Precision and recall are
+The one threshold, ``chance_pairs`` (see ``dlmath.reports.similarity.evidence_needed``), is
+chosen on a *development* class (``--dev-seed``): the largest value from a short list whose
+flagged pairs have a precision of at least 0.9 over the five assignments. Precision and recall are
 then measured on a fresh *test* class (``--seed``), which the choice never saw. Then, for a
 class of ``--scale`` submissions of one assignment, the time of the whole comparison and of
 finding the pairs with the indexes and LSH against scoring all n (n - 1) / 2 pairs (the
@@ -32,7 +32,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from dlmath.course import assignment_ids, repository_root
-from dlmath.similarity import (
+from dlmath.reports.similarity import (
     AssignmentReport,
     Pair,
     Settings,
@@ -42,7 +42,7 @@ from dlmath.similarity import (
     score_pairs,
 )
 
-sys.path.insert(0, str(repository_root() / "tests"))
+sys.path[:0] = [str(repository_root()), str(repository_root() / "tests")]  # grader_tests, tests
 from similarity_class import ClassBuilder, Coincidence, coincidence, copy_truth  # noqa: E402
 
 CHANCE_PAIRS = (0.25, 0.5, 1.0, 2.0, 5.0)

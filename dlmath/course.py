@@ -7,6 +7,7 @@ import re
 import shutil
 import sys
 import uuid
+from collections.abc import MutableMapping
 from pathlib import Path
 
 from nbgrader.apps import NbGraderAPI
@@ -75,14 +76,24 @@ def load_config(course_root: Path) -> Config:
     return config
 
 
-def open_api(course_root: Path, extra: Config | None = None) -> NbGraderAPI:
-    """nbgrader's Python API on the course, configured exactly as the nbgrader CLI would be."""
-    # nbgrader creates a new gradebook by running the `alembic` command, which lives next to
-    # this interpreter; make it findable when dlmath is run as .venv/bin/dlmath without
-    # activating the virtual environment.
+def tools_on_path(environ: MutableMapping[str, str]) -> None:
+    """Put this interpreter's ``bin`` folder first on ``environ["PATH"]``, as activating its
+    virtual environment would, so that commands nbgrader runs by name (``alembic``) are the
+    ones installed with it. Called once by the ``dlmath`` command at start-up, never as a
+    side effect of a library call.
+    """
     bin_dir = str(Path(sys.executable).parent)
-    if bin_dir not in os.environ.get("PATH", "").split(os.pathsep):
-        os.environ["PATH"] = bin_dir + os.pathsep + os.environ.get("PATH", "")
+    path = environ.get("PATH", "")
+    if bin_dir not in path.split(os.pathsep):
+        environ["PATH"] = os.pathsep.join(filter(None, [bin_dir, path]))
+
+
+def open_api(course_root: Path, extra: Config | None = None) -> NbGraderAPI:
+    """nbgrader's Python API on the course, configured exactly as the nbgrader CLI would be.
+
+    nbgrader creates a new gradebook by running the ``alembic`` command by name: the process
+    needs this interpreter's tools on ``PATH`` (see ``tools_on_path``).
+    """
     config = load_config(course_root)
     if extra is not None:
         config.merge(extra)

@@ -22,7 +22,7 @@ from pathlib import Path
 import nbformat
 from nbformat import NotebookNode
 
-from dlmath.variants import build_submission, load_variants
+from grader_tests.students import build_submission, load_variants
 
 ASSIGNMENT = "ex1_ill_conditioned_gd"
 NOTEBOOK = f"{ASSIGNMENT}.ipynb"
@@ -243,7 +243,7 @@ ATTACKS = [
            plain="the test cells fail with the student's exception"),
     Attack("own_dlmath", "hand in a package named dlmath beside the notebook",
            lambda nb: nb, files={"dlmath/__init__.py": b"raise SystemExit('shadowed')\n",
-                                 "dlmath/agent.py": b"def handle(request):\n    pass\n"},
+                                 "dlmath/judge/agent.py": b"def handle(request):\n    pass\n"},
            findings=frozenset({"submission"}),
            plain="(nbgrader runs its tests in the kernel: no agent to shadow)"),
     # --- locked cells and their metadata ------------------------------------------------

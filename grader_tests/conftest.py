@@ -8,22 +8,17 @@ them autograded through ``dlmath``'s runner. The tests then only read results.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
 
-from dlmath.course import CourseError, assignment_ids, copy_course, open_api
-from dlmath.grading import SubmissionResult, grade
-from dlmath.variants import Variant, load_variants, write_submission
+from dlmath.course import CourseError, copy_course, open_api, tools_on_path
+from dlmath.grading.pipeline import SubmissionResult, grade
+from grader_tests.students import ASSIGNMENTS, REPO, all_variants, write_submission
 
-REPO = Path(__file__).resolve().parents[1]
-VARIANTS_ROOT = REPO / "grader_tests" / "variants"
-ASSIGNMENTS = assignment_ids(REPO)
-
-
-def all_variants() -> list[Variant]:
-    """Every variant of every assignment (reference and blank included)."""
-    return [v for a in ASSIGNMENTS for v in load_variants(VARIANTS_ROOT, a)]
+# nbgrader runs `alembic` by name when it creates a gradebook, as under the dlmath command.
+tools_on_path(os.environ)
 
 
 @pytest.fixture(scope="session")

@@ -45,8 +45,8 @@ from cosmic_ray.mutating import mutate_code
 from cosmic_ray.operators.operator import Example, Operator
 from cosmic_ray.plugins import get_operator
 
-from dlmath.variants import (
-    is_answer_cell,
+from dlmath.cells import ANSWER, GIVEN, TEST, cell_role, grade_id, is_answer_cell
+from grader_tests.students import (
     reference_code,
     replace_definitions,
     top_level_definitions,
@@ -328,7 +328,7 @@ def all_mutants(assignment: str, source_nb: nbformat.NotebookNode) -> list[Mutan
 class Cell:
     """A code cell with an nbgrader role, as the runner needs it."""
 
-    role: str  # "answer", "given" or "test"
+    role: str  # ANSWER, GIVEN or TEST (dlmath.cells)
     name: str
     source: str
 
@@ -337,18 +337,17 @@ def notebook_cells(source_nb: nbformat.NotebookNode) -> list[Cell]:
     """The cells a graded run executes (the source notebook's "try it" cells are not)."""
     cells = []
     for cell in source_nb.cells:
-        meta = cell.metadata.get("nbgrader", {})
-        if cell.cell_type != "code" or not meta:
+        role = cell_role(cell)
+        if role not in (ANSWER, TEST, GIVEN):
             continue
-        role = "answer" if is_answer_cell(cell) else "test" if meta.get("grade") else "given"
-        cells.append(Cell(role, meta["grade_id"],
-                          reference_code(cell) if role == "answer" else cell.source))
+        cells.append(Cell(role, grade_id(cell),
+                          reference_code(cell) if role == ANSWER else cell.source))
     return cells
 
 
 def test_cell_names(cells: list[Cell]) -> list[str]:
     """The test cells, in notebook order."""
-    return [cell.name for cell in cells if cell.role == "test"]
+    return [cell.name for cell in cells if cell.role == TEST]
 
 
 class _Timeout(Exception):
@@ -389,7 +388,7 @@ def run_cells(cells: list[Cell], overrides: dict[str, str], modules: dict[str, s
     signal.setitimer(signal.ITIMER_REAL, timeout)
     try:
         for cell in cells:
-            source = (replace_definitions(cell.source, overrides)[0] if cell.role == "answer"
+            source = (replace_definitions(cell.source, overrides)[0] if cell.role == ANSWER
                       else cell.source)
             try:
                 with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
@@ -398,7 +397,7 @@ def run_cells(cells: list[Cell], overrides: dict[str, str], modules: dict[str, s
             except _Timeout:
                 raise
             except BaseException:  # noqa: BLE001 - a failing cell is the mutant's verdict
-                if cell.role == "test":
+                if cell.role == TEST:
                     failed.add(cell.name)
             finally:
                 plt.close("all")
@@ -414,8 +413,8 @@ def run_cells(cells: list[Cell], overrides: dict[str, str], modules: dict[str, s
 # which each child would import again otherwise), single-threaded: a BLAS with a thread per
 # core only fights the other runs for the cores (a 1000 x 1000 eigendecomposition took 15 times
 # longer that way on a busy 2-core machine).
-_PRELOAD = ["__main__", "numpy", "scipy.special", "matplotlib.pyplot", "torch", "dlmath.axes",
-            "mutation"]
+_PRELOAD = ["__main__", "numpy", "scipy.special", "matplotlib.pyplot", "torch",
+            "dlmath.checks.plots", "mutation"]
 _SINGLE_THREADED = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 
 
@@ -424,9 +423,11 @@ def _pool(workers: int | None) -> Iterator[Any]:
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(_PRELOAD)
     saved = dict(os.environ)
-    # Inherited by the server when it starts (it does not get this process's sys.path).
+    # Inherited by the server when it starts (it does not get this process's sys.path): this
+    # folder (mutation) and the repository (grader_tests.students).
     os.environ.update(_SINGLE_THREADED, PYTHONPATH=os.pathsep.join(
-        [str(Path(__file__).parent), *filter(None, [os.environ.get("PYTHONPATH")])]))
+        [str(Path(__file__).parent), str(Path(__file__).parents[1]),
+         *filter(None, [os.environ.get("PYTHONPATH")])]))
     try:
         pool = context.Pool(workers or os.cpu_count() or 1, maxtasksperchild=1)
     finally:
@@ -465,13 +466,13 @@ def tested_definitions(cells: list[Cell], definitions: Iterable[str]) -> dict[st
     definitions = set(definitions)
     via_given: dict[str, set[str]] = {}
     for cell in cells:
-        if cell.role == "given":
+        if cell.role == GIVEN:
             loaded, bound = _names(cell.source)
             for name in bound:
                 via_given[name] = loaded & definitions
     tested = {}
     for cell in cells:
-        if cell.role == "test":
+        if cell.role == TEST:
             loaded, _ = _names(cell.source)
             tested[cell.name] = (loaded & definitions).union(
                 *(via_given[n] for n in loaded if n in via_given))

@@ -20,12 +20,11 @@ import nbformat
 import psutil
 import pytest
 from attacks import ALL_TESTS, ASSIGNMENT, ATTACKS, NOTEBOOK, Attack, write_submission_of
-from conftest import REPO, VARIANTS_ROOT
 from test_release import REGION
 
 from dlmath.course import copy_course, open_api
-from dlmath.grading import SubmissionResult, grade
-from dlmath.variants import load_variants, write_submission
+from dlmath.grading.pipeline import SubmissionResult, grade
+from grader_tests.students import REPO, VARIANTS_ROOT, load_variants, write_submission
 
 HONEST = ("reference", "gd_ascent_sign", "steps_off_by_one")
 # Smaller limits than the course's keep the corpus fast: the attacks that time out on purpose

@@ -9,7 +9,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from dlmath.grading import SubmissionResult
+from dlmath.grading.pipeline import SubmissionResult
 
 
 def failure(course: Path, assignment: str, student: str, cell: str) -> list[str]:

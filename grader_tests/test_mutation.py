@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import nbformat
 import pytest
-from conftest import ASSIGNMENTS, REPO
 from mutation import (
     Mutant,
     all_mutants,
@@ -20,6 +19,8 @@ from mutation import (
     run_mutants,
     sample,
 )
+
+from grader_tests.students import ASSIGNMENTS, REPO
 
 SAMPLE_PER_ASSIGNMENT = 6
 

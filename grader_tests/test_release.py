@@ -8,10 +8,12 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from conftest import ASSIGNMENTS, REPO
 from nbclient import NotebookClient
 
+from grader_tests.students import ASSIGNMENTS, REPO
+
 REGION = re.compile(r"### BEGIN (SOLUTION|HIDDEN TESTS)\n(.*?)### END \1", re.DOTALL)
+
 
 
 def notebook(root: Path, folder: str, assignment: str) -> nbformat.NotebookNode:
@@ -153,7 +155,7 @@ def calls_outside_checks(source: str, student_names: set[str]) -> list[str]:
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
 def test_every_call_of_student_code_in_a_test_is_named_by_a_check(assignment: str) -> None:
     # When the student's function raises, the grader reports the check whose argument the call
-    # is (dlmath.failures): what was checked, on which input, what was expected, the hint.
+    # is (dlmath.judge.failures): what was checked, on which input, what was expected, the hint.
     source_nb = notebook(REPO, "source", assignment)
     student_names = {node.name for cell in source_nb.cells if cell.cell_type == "code"
                      and cell.metadata.get("nbgrader", {}).get("solution")

@@ -7,10 +7,9 @@ the test cells it names (and keeps the others), and each alternative loses nothi
 from __future__ import annotations
 
 import pytest
-from conftest import ASSIGNMENTS, VARIANTS_ROOT, all_variants
 
-from dlmath.grading import SubmissionResult
-from dlmath.variants import Variant, load_variants
+from dlmath.grading.pipeline import SubmissionResult
+from grader_tests.students import ASSIGNMENTS, VARIANTS_ROOT, Variant, all_variants, load_variants
 
 MIN_MISTAKES, MIN_ALTERNATIVES = 10, 3
 

@@ -24,8 +24,8 @@ from nbgrader.api import Gradebook
 from sqlalchemy.exc import SAWarning
 
 from dlmath.course import copy_course, open_api, repository_root
-from dlmath.grading import GradingState, SubmissionResult, submission_digest
-from dlmath.roster import import_roster, read_roster
+from dlmath.grading.pipeline import GradingState, SubmissionResult, submission_digest
+from dlmath.lms.roster import import_roster, read_roster
 
 DATA = Path(__file__).parent / "data" / "lms"
 # Files shaped like what Canvas and Moodle really write, each with a README naming its source.

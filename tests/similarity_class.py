@@ -51,8 +51,8 @@ from pathlib import Path
 import nbformat
 from nbformat import NotebookNode
 
-from dlmath.similarity import Cell, Release, normalise
-from dlmath.variants import Variant, build_submission, load_variants
+from dlmath.reports.similarity import Cell, Release, normalise
+from grader_tests.students import Variant, build_submission, load_variants
 
 REPO = Path(__file__).resolve().parents[1]
 WORDS = ["value", "result", "step", "point", "grid", "matrix", "total", "item", "data", "out",

@@ -23,10 +23,10 @@ import pytest
 from nbgrader.api import Gradebook
 from nbgrader.utils import parse_utc
 
-from dlmath.cli import EXIT_ATTENTION, EXIT_OK, main
+from dlmath.cells import grade_id, is_student_answer
+from dlmath.cli.main import EXIT_ATTENTION, EXIT_OK, main
 from dlmath.course import copy_course, open_api, repository_root
-from dlmath.lab import VISIBLE_CHECKS_PASSED, lab_command, prepare_student_copy
-from dlmath.preprocessors import grade_id
+from dlmath.student.lab import VISIBLE_CHECKS_PASSED, lab_command, prepare_student_copy
 
 REPO = repository_root()
 CASES = Path(__file__).parent / "data" / "field" / "cases"
@@ -88,8 +88,7 @@ def on_current_release(case: nbformat.NotebookNode, release: Path) -> nbformat.N
     """
     current = {grade_id(cell): cell for cell in nbformat.read(release, as_version=4).cells
                if grade_id(cell) is not None}
-    case.cells = [cell if grade_id(cell) not in current
-                  or cell.metadata["nbgrader"].get("solution", False)
+    case.cells = [cell if grade_id(cell) not in current or is_student_answer(cell)
                   else current[grade_id(cell)] for cell in case.cells]
     return case
 

@@ -25,8 +25,8 @@ import nbformat
 from nbgrader.api import Gradebook
 
 from dlmath.course import copy_course, open_api
-from dlmath.grading import grade
-from dlmath.variants import Variant, build_submission
+from dlmath.grading.pipeline import grade
+from grader_tests.students import Variant, build_submission
 
 if TYPE_CHECKING:
     from playwright.sync_api import BrowserContext, Page, Route
@@ -62,7 +62,7 @@ PLAIN_RUNS = {"md_img_onerror", "md_script", "md_svg_onload", "md_details_ontogg
               "out_html_img", "out_html_script", "out_javascript", "out_markdown",
               "out_image_metadata", NAMED}
 # A Jupyter server config without the course's Content-Security-Policy.
-CSP_OFF = {"ServerApp": {"jpserver_extensions": {"dlmath.formgrader_csp": False}}}
+CSP_OFF = {"ServerApp": {"jpserver_extensions": {"dlmath.rendering.formgrader_csp": False}}}
 
 
 @dataclass

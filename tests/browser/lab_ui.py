@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING
 
 import nbformat
 
-from dlmath.lab import VISIBLE_CHECKS_PASSED
-from dlmath.variants import Variant, build_submission
+from dlmath.student.lab import VISIBLE_CHECKS_PASSED
+from grader_tests.students import Variant, build_submission
 
 if TYPE_CHECKING:  # conftest's browser fixture imports Playwright, failing with the fix if absent
     from playwright.sync_api import Locator, Page

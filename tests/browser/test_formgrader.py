@@ -26,7 +26,7 @@ from lab_ui import menu, open_lab
 from nbgrader.api import Gradebook
 
 from dlmath.course import assignment_ids, copy_course, open_api
-from dlmath.variants import Variant, build_submission
+from grader_tests.students import Variant, build_submission
 
 pytestmark = [
     pytest.mark.browser,

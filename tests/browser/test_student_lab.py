@@ -39,7 +39,7 @@ from lab_ui import (
     validate,
 )
 
-from dlmath.lab import released_assignments
+from dlmath.student.lab import released_assignments
 
 if TYPE_CHECKING:  # conftest's browser fixture imports Playwright, failing with the fix if absent
     from playwright.sync_api import Locator

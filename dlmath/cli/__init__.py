@@ -1,0 +1,1 @@
+"""The ``dlmath`` command, one module per family of subcommands."""

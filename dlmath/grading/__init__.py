@@ -1,0 +1,1 @@
+"""``dlmath grade``: the pipeline, its workers, and whether each grade is final."""

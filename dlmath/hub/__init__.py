@@ -1,0 +1,1 @@
+"""``dlmath hub``: the course on JupyterHub, and its shared exchange."""

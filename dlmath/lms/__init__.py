@@ -1,0 +1,1 @@
+"""The LMS's students in the gradebook (roster import)."""

@@ -1,0 +1,1 @@
+"""The course's nbgrader preprocessors (configured in nbgrader_config.py)."""

@@ -1,0 +1,1 @@
+"""Student content rendered inert in nbconvert's pages, and the formgrader's CSP."""

@@ -1,0 +1,1 @@
+"""Reports for the instructor: text tables, the item analysis and the similarity page."""

@@ -1,0 +1,1 @@
+"""The student's side: ``dlmath lab`` and the hooks of students' kernels."""
