@@ -13,8 +13,10 @@ from pathlib import Path
 import nbformat
 import pytest
 from nbconvert.preprocessors import CoalesceStreamsPreprocessor
+from nbformat import NotebookNode
 from traitlets.config import Config
 
+from dlmath.cells import is_test_cell
 from dlmath.course import copy_course, load_config, open_api
 from dlmath.grading.pipeline import SubmissionResult, grade, read_scores
 from grader_tests.students import ASSIGNMENTS, REPO, VARIANTS_ROOT, load_variants, write_submission
@@ -26,12 +28,16 @@ SAMPLE = {a: load_variants(VARIANTS_ROOT, a)[:2] + [v for v in load_variants(VAR
 
 
 def deterministic(output: dict) -> object:
-    """What of a cell output two correct executions must agree on: everything but the bytes
-    of an image (a PNG's pixels depend on timing-free but environment-dependent rendering;
-    its kind and size do not)."""
+    """What of a student cell's output two correct executions must agree on. Not the bytes of
+    an image (a PNG's pixels depend on the environment's rendering; its kind and size do not)
+    and not execution counts: nbgrader's Execute runs the test cells in the kernel too, so its
+    counts, and the ``In [n]`` of its tracebacks, run ahead. An error is its name and value."""
+    if output["output_type"] == "error":
+        return ["error", output["ename"], output["evalue"]]
     data = {mime: (image_size(value) if mime.startswith("image/") else value)
             for mime, value in output.get("data", {}).items()}
-    return {**{k: v for k, v in output.items() if k not in ("data", "metadata")}, "data": data}
+    return {**{k: v for k, v in output.items()
+               if k not in ("data", "metadata", "execution_count")}, "data": data}
 
 
 def image_size(value: str) -> tuple[int, int] | str:
@@ -42,15 +48,28 @@ def image_size(value: str) -> tuple[int, int] | str:
     return struct.unpack(">II", raw[16:24])
 
 
-def code_outputs(course: Path, assignment: str, student: str) -> list[str]:
-    """The autograded notebook's code cells: source, execution count and outputs, with
-    consecutive prints to one stream merged (how the kernel splits a cell's stdout into
-    messages depends on timing: one run got one stream output, another two)."""
+def autograded(course: Path, assignment: str, student: str) -> list[NotebookNode]:
+    """The autograded notebook's code cells, with consecutive prints to one stream merged
+    (how the kernel splits a cell's stdout into messages depends on timing)."""
     nb = nbformat.read(course / "autograded" / student / assignment / f"{assignment}.ipynb", 4)
     nb, _ = CoalesceStreamsPreprocessor().preprocess(nb, {})
-    return [json.dumps([c.source, c.execution_count, [deterministic(o) for o in c.outputs]],
-                       sort_keys=True)
-            for c in nb.cells if c.cell_type == "code"]
+    return [cell for cell in nb.cells if cell.cell_type == "code"]
+
+
+def student_outputs(cells: list[NotebookNode]) -> list[str]:
+    """Each student cell's source and outputs; each test cell's source and whether it failed
+    (what it prints on failure is the judge's own explanation, checked by ``check_messages``)."""
+    return [json.dumps([c.source, any(o.output_type == "error" for o in c.outputs)]
+                       if is_test_cell(c) else [c.source, [deterministic(o) for o in c.outputs]],
+                       sort_keys=True) for c in cells]
+
+
+def check_messages(cells: list[NotebookNode]) -> list[list[str] | None]:
+    """Each test cell's failed checks' messages, or None where the cell did not fail on a
+    check (in an ordinary kernel a student's error escapes the check it interrupted)."""
+    messages = [[o.evalue for o in c.outputs if o.get("ename") == "CheckFailed"]
+                for c in cells if is_test_cell(c)]
+    return [m or None for m in messages]
 
 
 def plain_nbgrader(course: Path) -> Config:
@@ -83,8 +102,12 @@ def test_parallel_grading_equals_plain_serial_nbgrader(
                 where = f"{assignment} {variant.name}"
                 assert read_scores(gradebook, assignment, variant.name) == \
                     graded[assignment, variant.name].cells, where
-                assert code_outputs(serial, assignment, variant.name) == \
-                    code_outputs(released_course, assignment, variant.name), where
+                plain = autograded(serial, assignment, variant.name)
+                ours = autograded(released_course, assignment, variant.name)
+                assert student_outputs(plain) == student_outputs(ours), where
+                for expected, got in zip(check_messages(plain), check_messages(ours),
+                                         strict=True):
+                    assert expected is None or expected == got, where
 
 
 @pytest.fixture

@@ -112,10 +112,6 @@ class SubmissionResult:
         """Points available from the autograded test cells."""
         return sum(c.max_score for c in self.cells if c.autograded)
 
-    def score_of(self, cell: str) -> float:
-        """The score of the named cell."""
-        return next(c.score for c in self.cells if c.name == cell)
-
 
 def submitted_students(course_root: Path, assignment: str) -> list[str]:
     """Students with a submission of ``assignment`` in ``submitted/``, sorted."""

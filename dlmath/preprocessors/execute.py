@@ -47,7 +47,7 @@ class SafeExecute(Execute):
     """nbgrader's ``Execute`` made safe for untrusted notebooks.
 
     Student cells (answers, given code, anything the student added) run in a sandboxed
-    kernel (``sandbox.SandboxedKernelManager``). Test cells never run there: the judge runs
+    kernel (``sandbox.kernels.SandboxedKernelManager``). Test cells never run there: the judge runs
     them in this process and calls the student's functions through the kernel, so no
     student code can change a verdict (see ``judge.py``). A cell that loops forever is
     interrupted after ``timeout``; a kernel that dies (``os._exit``, a crash, a limit) is
@@ -83,49 +83,6 @@ class SafeExecute(Execute):
         # nbgrader's Execute would otherwise pass its plain AsyncKernelManager.
         kwargs.setdefault("kernel_manager_class", SandboxedKernelManager)
         super().__init__(**kwargs)
-
-    async def async_start_new_kernel_client(self) -> Any:
-        """nbclient's, without jupyter_client's fixed 0.2 s wait that flushes IOPub.
-
-        The kernel is ready once it answers kernel_info on the shell channel and its status
-        for that request arrives on IOPub (which proves IOPub is connected too).
-        """
-        from nbclient.util import run_hook
-
-        self.kc = self.km.client()
-        await ensure_async(self.kc.start_channels())
-        deadline = Deadline(self.startup_timeout)
-        while True:
-            request = self.kc.kernel_info()
-            if await self._answered(request):
-                break
-            if not await ensure_async(self.km.is_alive()):
-                raise RuntimeError("Kernel died before replying to kernel_info"
-                                   + (f":\n{self.km.log_tail()}" if hasattr(self.km, "log_tail")
-                                      else ""))
-            if deadline.passed():
-                raise RuntimeError(f"Kernel didn't respond in {self.startup_timeout} seconds")
-        self.kc.allow_stdin = False
-        await run_hook(self.on_notebook_start, notebook=self.nb)
-        return self.kc
-
-    start_new_kernel_client = run_sync(async_start_new_kernel_client)
-
-    async def _answered(self, request: str, timeout: float = 1.0) -> bool:
-        """Whether the kernel replies to ``request`` and reports going idle after it."""
-        replied = idle = False
-        deadline = Deadline(timeout)
-        while not (replied and idle) and not deadline.passed():
-            channel = self.kc.iopub_channel if replied else self.kc.shell_channel
-            try:
-                msg = await ensure_async(channel.get_msg(timeout=deadline.remaining()))
-            except Empty:
-                return False
-            if msg["parent_header"].get("msg_id") != request:
-                continue
-            replied = replied or msg["msg_type"] == "kernel_info_reply"
-            idle = msg["msg_type"] == "status" and msg["content"]["execution_state"] == "idle"
-        return replied and idle
 
     def kernel_arguments(self) -> list[str]:
         """The kernel's arguments: nbgrader's, and the preloaded modules.

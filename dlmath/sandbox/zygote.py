@@ -10,7 +10,7 @@ state (a fork of one that never ran student code), and no kernel can see another
 files or sockets, nor the zygote.
 
 It needs real root in the sandbox (to create the namespaces and switch user ids); elsewhere
-``dlmath grade`` falls back to one bubblewrap sandbox per kernel (``sandbox.py``).
+``dlmath grade`` falls back to one bubblewrap sandbox per kernel (``kernels.py``).
 
 Protocol (JSON lines over the zygote's stdin/stdout): ``{"spawn": id, ...}`` answered by
 ``{"spawned": id, "pid": pid}``; ``{"kill": id}``; the zygote reports ``{"exited": id,
@@ -34,8 +34,6 @@ import sys
 import threading
 from pathlib import Path
 from typing import Any
-
-from jupyter_client.provisioning import LocalProvisioner
 
 from dlmath.deadlines import poll
 from dlmath.sandbox import privileges
@@ -298,7 +296,7 @@ class Zygote:
 
 
 class ZygoteProcess:
-    """Stands in for the ``Popen`` of a kernel forked by a zygote (for LocalProvisioner)."""
+    """Stands in for the ``Popen`` of a kernel forked by a zygote (for its provisioner)."""
 
     stdin = stdout = stderr = None
 
@@ -332,21 +330,6 @@ class ZygoteProcess:
         self.zygote.kill(self.name)
 
     terminate = kill
-
-
-class ZygoteProvisioner(LocalProvisioner):
-    """jupyter_client's local provisioner, with kernels forked by a zygote."""
-
-    zygote: Zygote | None = None
-    spec: dict[str, Any] | None = None
-
-    async def launch_kernel(self, cmd: list[str], **kwargs: Any) -> dict[str, Any]:
-        """Ask the zygote for the kernel instead of starting a process."""
-        name = self.kernel_id
-        pid = self.zygote.spawn(name, self.spec)
-        self.process = ZygoteProcess(self.zygote, name, pid)
-        self.pid, self.pgid = pid, None  # never signal a process group: it is the zygote's
-        return self.connection_info
 
 
 def start_zygote(preload: list[str], log_file: str) -> Zygote:
