@@ -1,5 +1,7 @@
-"""Moving a gradebook to another database (SQLite to PostgreSQL, say): every row of every
-nbgrader table, copied as it is and then checked against the original.
+"""The course's gradebook, wherever ``c.CourseDirectory.db_url`` puts it (SQLite's
+``gradebook.db`` by default, or a database server), and moving it to another database
+(SQLite to PostgreSQL, say): every row of every nbgrader table, copied as it is and then
+checked against the original.
 
 nbgrader's tables are keyed by strings (UUIDs and ids it chose), with no sequences or
 database-side defaults, so a row-for-row copy through SQLAlchemy Core is the whole
@@ -14,14 +16,29 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from nbgrader.api import Base, get_alembic_version
+from nbgrader.coursedir import CourseDirectory
 from sqlalchemy import Connection, Engine, Table, create_engine, insert, inspect, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
-from dlmath.course import CourseError
+from dlmath.course import CourseError, load_config
 
 BATCH_ROWS = 1000
 ALEMBIC_VERSION = "alembic_version"
+
+
+def sqlite_file_missing(url: str) -> bool:
+    """Whether ``url`` is a SQLite gradebook whose file does not exist (opening it, as
+    nbgrader's ``Gradebook`` does, would create an empty one)."""
+    location = make_url(url)
+    return location.get_backend_name() == "sqlite" and not Path(location.database or "").is_file()
+
+
+def existing_gradebook(course_root: Path) -> str | None:
+    """The URL of the course's gradebook (its ``c.CourseDirectory.db_url``), or None when that
+    is a SQLite file not made yet. For readers that must not create a gradebook."""
+    url = CourseDirectory(config=load_config(course_root)).db_url
+    return None if sqlite_file_missing(url) else url
 
 
 def shown(url: str) -> str:
@@ -56,9 +73,7 @@ def copy_gradebook(source_url: str, target_url: str) -> CopyReport:
     target already holds one with data, the two are of different nbgrader schema versions, or
     a database cannot be reached or written.
     """
-    location = make_url(source_url)
-    if location.get_backend_name() == "sqlite" and not Path(location.database or "").is_file():
-        # (opening it would create an empty one)
+    if sqlite_file_missing(source_url):
         raise CourseError(f"{shown(source_url)} does not exist: there is no gradebook to copy")
     source_engine, target = _engine(source_url), _engine(target_url)
     try:

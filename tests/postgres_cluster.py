@@ -4,7 +4,8 @@ folder, so it never meets the machine's own cluster or another test run's.
 
 PostgreSQL refuses to run as root, so under root (as CI runs) the server runs as the
 ``postgres`` user Debian's package creates (or ``nobody``), in a folder given to that user.
-The cluster trusts connections from loopback only, as the database user ``dlmath``.
+The server listens on 127.0.0.1 only and trusts every connection there (a throwaway test
+server: no passwords), as the database user ``dlmath``.
 """
 
 from __future__ import annotations
@@ -53,9 +54,9 @@ class Cluster:
         return self.url(name)
 
     def _psql(self, statement: str) -> None:
-        subprocess.run(["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-h", "127.0.0.1",
-                        "-p", str(self.port), "-U", USER, "-d", "postgres", "-c", statement],
-                       check=True, capture_output=True, timeout=60)
+        subprocess.run([str(server_binaries() / "psql"), "-X", "-q", "-v", "ON_ERROR_STOP=1",
+                        "-h", "127.0.0.1", "-p", str(self.port), "-U", USER, "-d", "postgres",
+                        "-c", statement], check=True, capture_output=True, timeout=60)
 
     def stop(self) -> None:
         """Stop the server and remove its folder."""
@@ -92,7 +93,7 @@ def start_cluster() -> Cluster:
     binaries = server_binaries()
     run_as = server_user()
     folder = Path(tempfile.mkdtemp(prefix="dlmath-postgres-"))
-    (folder / "socket").mkdir()
+    (folder / "socket").mkdir(mode=0o700)  # only the server's user reaches the socket
     if run_as is not None:
         entry = pwd.getpwnam(run_as)
         for path in (folder, folder / "socket"):

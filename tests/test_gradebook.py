@@ -1,5 +1,6 @@
-"""``dlmath copy-gradebook``: a graded SQLite gradebook, with a TA's grades and comments, a due
-date and an extension, moved to PostgreSQL with nothing lost."""
+"""The course's gradebook: ``dlmath copy-gradebook`` moves a graded SQLite gradebook, with a
+TA's grades and comments, a due date and an extension, to PostgreSQL with nothing lost; the
+readers that must not create a gradebook find it where ``db_url`` says."""
 
 from __future__ import annotations
 
@@ -15,7 +16,9 @@ from sqlalchemy import create_engine, select
 from dlmath.cli.common import EXIT_OK, EXIT_USAGE
 from dlmath.cli.main import main
 from dlmath.course import copy_course, open_api, repository_root
+from dlmath.gradebook import existing_gradebook
 from dlmath.grading.pipeline import grade
+from dlmath.hub.launch import roster_students
 from grader_tests.students import load_variants, write_submission
 
 pytestmark = pytest.mark.filterwarnings("ignore::sqlalchemy.exc.SAWarning")
@@ -95,3 +98,16 @@ def test_a_graded_gradebook_moves_to_postgresql_with_nothing_lost(
     assert main(["--course", str(graded_course), "copy-gradebook", postgres_url]) == EXIT_USAGE
     assert "already holds a gradebook with data" in capsys.readouterr().err
     assert every_row(postgres_url) == before
+
+
+def test_the_hubs_roster_reads_the_students_of_a_postgresql_gradebook(
+        tmp_path: Path, postgres_url: str) -> None:
+    course = copy_course(repository_root(), tmp_path / "course")
+    assert existing_gradebook(course) is None  # SQLite, not made yet: nothing is created
+    assert roster_students(course) == [] and not (course / "gradebook.db").exists()
+    use_database(course, postgres_url)
+    with Gradebook(postgres_url) as gradebook:
+        gradebook.add_student("s2", first_name="Ada", last_name="Lovelace")
+        gradebook.add_student("s1")
+    assert existing_gradebook(course) == postgres_url
+    assert roster_students(course) == ["s1", "s2"]
