@@ -17,6 +17,21 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from browser.lab_fixtures import TOKEN, launch, stop
+from nbgrader.api import Gradebook
+
+
+def written_answers(url: str, assignment: str, students: list[str]) -> dict[str, tuple[str, str]]:
+    """Per student: the database ids of the written answer's grade and comment in the
+    gradebook at ``url`` (the ids the formgrader's API takes); each notebook is named as its
+    assignment and has one written answer."""
+    with Gradebook(url) as gradebook:
+        ids = {}
+        for student in students:
+            notebook = gradebook.find_submission_notebook(assignment, assignment, student)
+            grade_row, = [g for g in notebook.grades if g.cell.cell_type == "markdown"]
+            comment, = [c for c in notebook.comments if c.cell.name == grade_row.cell.name]
+            ids[student] = (grade_row.id, comment.id)
+        return ids
 
 
 @dataclass

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from formgrader_api import Formgrader, formgrader
+from formgrader_api import Formgrader, formgrader, written_answers
 from nbgrader.api import Gradebook
 from postgres_cluster import use_database
 
@@ -70,18 +70,6 @@ class TeachingAssistant:
                     self.errors.append(f"{student}: {error} {body}")
 
 
-def written_answers(url: str) -> dict[str, tuple[str, str]]:
-    """Per student: the database ids of the written answer's grade and comment."""
-    with Gradebook(url) as gradebook:
-        ids = {}
-        for student in STUDENTS:
-            notebook = gradebook.find_submission_notebook(ASSIGNMENT, ASSIGNMENT, student)
-            grade_row, = [g for g in notebook.grades if g.cell.cell_type == "markdown"]
-            comment, = [c for c in notebook.comments if c.cell.name == grade_row.cell.name]
-            ids[student] = (grade_row.id, comment.id)
-        return ids
-
-
 @dataclass
 class Run:
     """What happened: the regrade's process, the TAs, and the autograded scores before."""
@@ -105,7 +93,7 @@ def run_class(course: Path, tmp_path: Path) -> Run:
         write_submission(course, student, variants[student.rsplit("_", 1)[0]])
     grade(api, course, [ASSIGNMENT], workers=2)
     first_scores = autograded_scores(api.coursedir.db_url)
-    ids = written_answers(api.coursedir.db_url)
+    ids = written_answers(api.coursedir.db_url, ASSIGNMENT, STUDENTS)
     students = STUDENTS
     with formgrader(course, tmp_path / "ta1", tmp_path / "ta1.log") as first, \
             formgrader(course, tmp_path / "ta2", tmp_path / "ta2.log") as second:

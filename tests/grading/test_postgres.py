@@ -10,7 +10,7 @@ import warnings
 from pathlib import Path
 
 import pytest
-from formgrader_api import formgrader
+from formgrader_api import formgrader, written_answers
 from nbgrader.api import Gradebook
 from postgres_cluster import use_database
 
@@ -28,18 +28,6 @@ ASSIGNMENT = "ex1_ill_conditioned_gd"
 AUTO = {"reference": 10, "blank": 0, "steps_off_by_one": 8}
 # What a TA gives each written answer in the formgrader (out of 2).
 MANUAL = {"reference": 2.0, "blank": 0.0, "steps_off_by_one": 1.5}
-
-
-def written_answers(url: str) -> dict[str, tuple[str, str]]:
-    """Per student: the database ids of the written answer's grade and comment."""
-    with Gradebook(url) as gradebook:
-        ids = {}
-        for student in AUTO:
-            notebook = gradebook.find_submission_notebook(ASSIGNMENT, ASSIGNMENT, student)
-            row, = [g for g in notebook.grades if g.cell.cell_type == "markdown"]
-            comment, = [c for c in notebook.comments if c.cell.name == row.cell.name]
-            ids[student] = (row.id, comment.id)
-        return ids
 
 
 def total_scores(url: str) -> dict[str, float]:
@@ -68,7 +56,7 @@ def test_the_course_runs_on_a_postgresql_gradebook(postgres_url: str, dask_clust
     assert total_scores(postgres_url) == AUTO
 
     # A TA grades the written answers in the formgrader, with a comment each.
-    ids = written_answers(postgres_url)
+    ids = written_answers(postgres_url, ASSIGNMENT, list(AUTO))
     with formgrader(course, tmp_path / "jupyter", tmp_path / "formgrader.log") as api:
         listed = {a["name"]: a["num_submissions"] for a in api.request("GET", "assignments")}
         assert listed[ASSIGNMENT] == len(AUTO)
