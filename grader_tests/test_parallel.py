@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import struct
 import subprocess
 import sys
@@ -65,18 +66,30 @@ def autograded(course: Path, assignment: str, student: str) -> list[NotebookNode
     return [cell for cell in nb.cells if cell.cell_type == "code"]
 
 
+# A decimal number in a text. The same computation in two kernels may differ in its last bits
+# (BLAS's order of summation depends on threads), so numbers compare to 9 significant digits.
+NUMBER = re.compile(r"-?\d+\.\d+(?:e[-+]?\d+)?")
+
+
+def rounded(text: str) -> str:
+    """``text`` with every decimal number shown to 9 significant digits."""
+    return NUMBER.sub(lambda number: f"{float(number.group()):.9g}", text)
+
+
 def student_outputs(cells: list[NotebookNode]) -> list[str]:
     """Each student cell's source and outputs; each test cell's source and whether it failed
-    (what it prints on failure is the judge's own explanation, checked by ``check_messages``)."""
-    return [json.dumps([c.source, any(o.output_type == "error" for o in c.outputs)]
-                       if is_test_cell(c) else [c.source, [deterministic(o) for o in c.outputs]],
-                       sort_keys=True) for c in cells]
+    (what it prints on failure is the judge's own explanation, checked by ``check_messages``);
+    numbers ``rounded``."""
+    return [rounded(json.dumps([c.source, any(o.output_type == "error" for o in c.outputs)]
+                               if is_test_cell(c)
+                               else [c.source, [deterministic(o) for o in c.outputs]],
+                               sort_keys=True)) for c in cells]
 
 
 def check_messages(cells: list[NotebookNode]) -> list[list[str] | None]:
     """Each test cell's failed checks' messages, or None where the cell did not fail on a
     check (in an ordinary kernel a student's error escapes the check it interrupted)."""
-    messages = [[o.evalue for o in c.outputs if o.get("ename") == "CheckFailed"]
+    messages = [[rounded(o.evalue) for o in c.outputs if o.get("ename") == "CheckFailed"]
                 for c in cells if is_test_cell(c)]
     return [m or None for m in messages]
 

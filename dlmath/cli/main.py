@@ -29,6 +29,7 @@ from dlmath.course import (
     open_api,
     tools_on_path,
 )
+from dlmath.gradebook import copy_gradebook, shown
 from dlmath.grading.pipeline import grade, submitted_students
 from dlmath.plugins.late_submission import grant_extension, parse_time
 from dlmath.reports.tables import cell_table, integrity_table, student_table
@@ -166,6 +167,23 @@ def cmd_lab(args: argparse.Namespace) -> int:
     return EXIT_OK  # not reached: start_lab replaces this process
 
 
+def cmd_copy_gradebook(args: argparse.Namespace) -> int:
+    """Copy the gradebook into the database at ``args.url`` and say what to set next."""
+    source = open_api(args.course).coursedir.db_url
+    report = copy_gradebook(source, args.url)
+    if report.differ:
+        print(f"The copy differs from {shown(source)} in: {', '.join(report.differ)}. Keep "
+              "using the old gradebook and report this.", file=sys.stderr)
+        return EXIT_ATTENTION
+    tables = ", ".join(f"{table} {rows}" for table, rows in report.rows.items() if rows)
+    # A password is never printed: the line to set then says where it goes.
+    setting = shown(args.url).replace("***", "PASSWORD")
+    print(f"Copied {report.total} rows ({tables}) from {shown(source)}; the copy matches it "
+          f"row by row.\nNow set in nbgrader_config.py:\n"
+          f"  c.CourseDirectory.db_url = {setting!r}")
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser for ``dlmath`` and its subcommands."""
     parser = argparse.ArgumentParser(
@@ -268,6 +286,15 @@ def build_parser() -> argparse.ArgumentParser:
     lab.add_argument("--prepare-only", action="store_true",
                      help="set up or refresh the working copy, then exit without starting "
                           "JupyterLab")
+
+    copy = add("copy-gradebook", cmd_copy_gradebook,
+               "Copy the course's gradebook (c.CourseDirectory.db_url; by default SQLite's "
+               "gradebook.db) into a new, empty database, PostgreSQL say, and check the copy "
+               "row by row. Then set c.CourseDirectory.db_url to it in nbgrader_config.py. "
+               "Stop the formgrader and grading first: later changes are not copied.")
+    copy.add_argument("url", metavar="URL",
+                      help="the new database, e.g. postgresql://USER@HOST:5432/NAME "
+                           "(created empty beforehand: createdb NAME)")
 
     add_hub_command(add)
     add_variants_command(add)

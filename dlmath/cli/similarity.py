@@ -14,15 +14,15 @@ from pathlib import Path
 from nbgrader.api import Gradebook
 
 from dlmath.cli.common import EXIT_ATTENTION, EXIT_OK, selected_assignments
-from dlmath.course import CourseError, open_api
+from dlmath.course import CourseError
+from dlmath.gradebook import existing_gradebook
 from dlmath.reports.tables import format_table
 
 
 def _student_names(course: Path) -> dict[str, str]:
     """Students' names from the gradebook (empty where there is none yet; never creates one)."""
-    api = open_api(course)
-    url = api.coursedir.db_url
-    if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).is_file():
+    url = existing_gradebook(course)
+    if url is None:
         return {}
     with Gradebook(url) as gradebook:
         return {s.id: " ".join(filter(None, [s.first_name, s.last_name]))

@@ -43,6 +43,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from dlmath.course import CourseError, load_config, repository_root
+from dlmath.gradebook import existing_gradebook
 from dlmath.student.lab import (
     INLINE_BACKEND,
     INSTRUCTOR_LAB_PLUGINS,
@@ -114,10 +115,10 @@ def roster_students(course_root: Path) -> list[str]:
     """The gradebook's student ids (filled by ``dlmath roster import``), sorted."""
     from nbgrader.api import Gradebook
 
-    database = course_root / "gradebook.db"
-    if not database.is_file():
+    url = existing_gradebook(course_root)
+    if url is None:
         return []
-    with Gradebook(f"sqlite:///{database}") as gradebook:
+    with Gradebook(url) as gradebook:
         return sorted(student.id for student in gradebook.students)
 
 

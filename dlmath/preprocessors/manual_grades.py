@@ -10,9 +10,8 @@ from pathlib import Path
 
 from nbconvert.exporters.exporter import ResourcesDict
 from nbformat import NotebookNode
-from nbgrader.preprocessors import (
-    SaveAutoGrades,
-)
+from nbgrader import utils
+from nbgrader.preprocessors import SaveAutoGrades
 
 from dlmath.cells import is_student_answer
 from dlmath.judge import integrity
@@ -61,23 +60,31 @@ class KeepManualGrades(SaveAutoGrades):
         return nb, resources
 
     def _add_score(self, cell: NotebookNode, resources: ResourcesDict) -> None:
+        # nbgrader's SaveAutoGrades._add_score, in one transaction that holds the grade's row
+        # from the read to the commit (SELECT ... FOR UPDATE on PostgreSQL): a grader who
+        # saves this cell's score in the formgrader meanwhile waits for the commit, then
+        # their score and "graded" mark apply; read unlocked and written later, they were
+        # overwritten with what was read (a lost update). SQLite has no row locks: there the
+        # window from read to commit (a fraction of a millisecond) stays open.
         name = cell.metadata.nbgrader["grade_id"]
         grade = self.gradebook.find_grade(name, self.notebook_id, self.assignment_id,
                                           self.student_id)
-        pending_before = grade.needs_manual_grade
-        super()._add_score(cell, resources)
-        if not is_student_answer(cell):
-            return  # a test cell: a grader's override is reviewed again, as nbgrader does
-        self._answers[name] = answer_digest(cell)
-        if grade.manual_score is None:
-            return
-        if self._before is not None and self._before.get(name) == self._answers[name]:
-            grade.needs_manual_grade = pending_before
-        else:
-            grade.needs_manual_grade = True
-            why = ("changed since a grader scored it" if self._before is not None else
-                   "may have changed since a grader scored it (no record of the graded text)")
-            integrity.record(self._nb, Finding(
-                "manual grade", name, f"the answer {why}: the score {grade.manual_score:g} is "
-                f"kept until it is graded again in the formgrader"))
+        self.gradebook.db.refresh(grade, with_for_update=True)
+        grade.auto_score, _ = utils.determine_grade(cell, self.log)
+        # nbgrader's rule: a grader's score, or no automatic one, needs review again ...
+        needs_review = grade.manual_score is not None or grade.auto_score is None
+        if is_student_answer(cell):  # (a test cell's override is reviewed again, as nbgrader)
+            self._answers[name] = answer_digest(cell)
+            if grade.manual_score is not None:
+                if self._before is not None and self._before.get(name) == self._answers[name]:
+                    needs_review = grade.needs_manual_grade  # ... but an unchanged answer not
+                else:
+                    why = ("changed since a grader scored it" if self._before is not None else
+                           "may have changed since a grader scored it (no record of the "
+                           "graded text)")
+                    integrity.record(self._nb, Finding(
+                        "manual grade", name, f"the answer {why}: the score "
+                        f"{grade.manual_score:g} is kept until it is graded again in the "
+                        "formgrader"))
+        grade.needs_manual_grade = needs_review
         self.gradebook.db.commit()
