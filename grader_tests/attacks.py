@@ -270,7 +270,7 @@ ATTACKS = [
            change(lambda nb: setattr(cell(nb, "given_code"), "source", cell(
                nb, "given_code").source.replace(
                    'student_parameters("ex1_ill_conditioned_gd")',
-                   '__import__("dlmath.variants.exercises").variants.exercises.ex1_parameters('
+                   '__import__("dlmath.variants.ex1").variants.ex1.ex1_parameters('
                    '"shared")'))),
            findings=frozenset({"tampering"}), plain="restored (OverwriteCells)"),
     Attack("assume_other_identity", "switch the kernel to the shared numbers in a cell of one's own",

@@ -8,7 +8,7 @@ import pytest
 
 from dlmath.cli.main import EXIT_OK, EXIT_USAGE, main
 from dlmath.course import copy_course, load_config, repository_root
-from dlmath.variants.exercises import EX1, ex1_parameters
+from dlmath.variants.ex1 import EX1, ex1_parameters
 from dlmath.variants.secret import ensure_secret, key_for
 
 

@@ -267,7 +267,7 @@ def test_the_kernel_and_the_judge_compute_with_the_injected_students_numbers(
     that student's numbers in the kernel and the reference passes the judge's tests, which
     compute their expectations from the same numbers."""
     from dlmath.variants.derive import student_key
-    from dlmath.variants.exercises import ex1_parameters
+    from dlmath.variants.ex1 import ex1_parameters
 
     key = student_key(b"a course secret!", "alice")
     nb = _reference_ex1()

@@ -26,7 +26,7 @@ from dlmath.reports.item_analysis import (
     terminal_summary,
 )
 from dlmath.variants.derive import student_key
-from dlmath.variants.exercises import GradientDescentProblem, ex1_parameters
+from dlmath.variants.ex1 import GradientDescentProblem, ex1_parameters
 
 
 def failing_notebook(course: Path, student: str, assignment: str, message: str) -> None:

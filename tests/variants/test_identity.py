@@ -7,7 +7,7 @@ import pytest
 
 from dlmath.variants import SHARED, VariantError, identity, student_parameters
 from dlmath.variants.derive import student_key
-from dlmath.variants.exercises import EX1, ex1_parameters
+from dlmath.variants.ex1 import EX1, ex1_parameters
 
 ALICE = student_key(b"0123456789abcdef", "alice")
 BOB = student_key(b"0123456789abcdef", "bob")

@@ -11,7 +11,8 @@ import pytest
 
 from dlmath.variants import SHARED, VariantError
 from dlmath.variants.derive import student_key
-from dlmath.variants.exercises import EX1, GradientDescentProblem, ex1_parameters, parameters
+from dlmath.variants.ex1 import EX1, GradientDescentProblem, ex1_parameters
+from dlmath.variants.exercises import parameters
 
 SECRET = bytes(range(32))
 STUDENTS = [f"s{n:07d}" for n in range(2000)]
