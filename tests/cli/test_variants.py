@@ -9,6 +9,7 @@ import pytest
 from dlmath.cli.main import EXIT_OK, EXIT_USAGE, main
 from dlmath.course import copy_course, load_config, repository_root
 from dlmath.variants.ex1 import EX1, ex1_parameters
+from dlmath.variants.ex4 import EX4, ex4_parameters
 from dlmath.variants.secret import ensure_secret, key_for
 
 
@@ -34,6 +35,24 @@ def test_show_prints_the_students_numbers_and_expected_results(
     assert str(steps) in middle_row.split() and "never" in out
     main(["--course", str(course), "variants", "show", "bob", EX1])
     assert capsys.readouterr().out != out  # another student, other numbers
+
+
+def test_show_prints_ex4s_predictions_and_curves_per_epoch(
+        course: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--course", str(course), "variants", "show", "alice", EX4]) == EXIT_OK
+    out = capsys.readouterr().out
+    problem = ex4_parameters(key_for(course, load_config(course), "alice"))
+    label = ", ".join(map(str, problem.true_label))
+    assert f"true class (TRUE_LABEL)      {problem.true_class} ({label})" in out
+    first = ", ".join(f"{q:g}" for q in problem.predictions[0])
+    assert f"PREDICTIONS at epoch {problem.epochs[0]}       {first}" in out
+    # One row per epoch: epoch, q_true, entropy, cross-entropy and KL (equal: one-hot label).
+    rows = [line.split() for line in out.splitlines()[-len(problem.epochs):]]
+    expected = problem.expected()
+    for i, (epoch, row) in enumerate(zip(problem.epochs, rows, strict=True)):
+        assert [float(value) for value in row] == [
+            epoch, problem.confidence[i],
+            *(round(float(expected[name][i]), 3) for name in ("entropy", "cross_entropy", "kl"))]
 
 
 def test_show_says_which_assignments_have_no_variants(
