@@ -57,10 +57,15 @@ def test_show_prints_ex4s_predictions_and_curves_per_epoch(
 
 def test_show_says_which_assignments_have_no_variants(
         course: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # An assignment the instructor added, without per-student variants.
+    extra = course / "source" / "week9_extra"
+    extra.mkdir()
+    notebook = course / "source" / EX1 / f"{EX1}.ipynb"
+    (extra / "week9_extra.ipynb").write_bytes(notebook.read_bytes())
     assert main(["--course", str(course), "variants", "show", "alice"]) == EXIT_OK
     out = capsys.readouterr().out
-    assert EX1 in out
-    assert "ex2_eigenvalue_spectra: no per-student variants" in out
+    assert f"{EX1}, student alice" in out
+    assert "week9_extra: no per-student variants" in out
 
 
 def test_bad_ids_and_a_missing_secret_are_usage_errors(
