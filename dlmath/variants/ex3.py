@@ -114,7 +114,7 @@ class GradientCheckProblem:
         """Per parameter: its shape, the norm of the example network's gradient and the
         reference's gradient report (a correct one lies between about 1e-12 and 1e-9)."""
         expected = self.expected()
-        return (["parameter", "shape", "gradient norm", "gradient report"],
+        return (["parameter", "shape", "gradient norm", "report (reference solution)"],
                 [[name, " x ".join(map(str, shape)), expected["gradient norm"][name],
                   f"{expected['gradient report'][name]:.1e}"]
                  for name, shape in self.shapes().items()])
