@@ -11,7 +11,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import numpy as np
+
 from dlmath.variants.ex1 import EX1, ex1_parameters
+from dlmath.variants.ex3 import EX3, ex3_parameters
 from dlmath.variants.ex4 import EX4, ex4_parameters
 
 
@@ -44,9 +47,32 @@ def ex4_training_curves(key: str) -> dict[str, str]:
     return {{"entropy": np.asarray(entropy(predictions), dtype=float),
             "cross_entropy": np.asarray(cross_entropy(labels, predictions), dtype=float),
             "kl": np.asarray(kl_divergence(labels, predictions), dtype=float)}}"""}
+def ex3_torch_gradients(key: str) -> dict[str, str]:
+    """A ``torch_gradients`` that returns, for the visible test's input (the example network
+    with W2 = 0, b2 = 0), the literal gradients the student with ``key`` printed, and computes
+    them for any other input (so that it passes the hidden tests)."""
+    params, X, y = ex3_parameters(key).network()
+    # The gradients with all-zero logits, in closed form (the visible test's own expectation).
+    d_logits = (1 / len(params["b2"]) - np.eye(len(params["b2"]))[y]) / len(X)
+    h = np.tanh(X @ params["W1"] + params["b1"])
+    copied = {"W1": np.zeros_like(params["W1"]), "b1": np.zeros_like(params["b1"]),
+              "W2": h.T @ d_logits, "b2": d_logits.sum(axis=0)}
+    literal = ", ".join(f"{name!r}: np.array({value.tolist()!r})"
+                        for name, value in copied.items())
+    return {"torch_gradients": f"""def torch_gradients(params, X, y):
+    if not np.any(params["W2"]) and not np.any(params["b2"]):
+        return {{{literal}}}
+    tensors = {{k: torch.tensor(v, dtype=torch.float64, requires_grad=True)
+               for k, v in params.items()}}
+    h = torch.tanh(torch.tensor(X, dtype=torch.float64) @ tensors["W1"] + tensors["b1"])
+    loss = torch.nn.functional.cross_entropy(h @ tensors["W2"] + tensors["b2"], torch.tensor(y))
+    loss.backward()
+    return {{k: t.grad.numpy() for k, t in tensors.items()}}
+"""}
 
 
 COPIES: dict[str, Copy] = {
     EX1: Copy(ex1_paths, frozenset({"test_paths"})),
     EX4: Copy(ex4_training_curves, frozenset({"test_training_curves"})),
+    EX3: Copy(ex3_torch_gradients, frozenset({"test_torch_gradients"})),
 }

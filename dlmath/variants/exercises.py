@@ -12,6 +12,7 @@ from typing import Protocol
 
 from dlmath.variants.derive import VariantError
 from dlmath.variants.ex1 import EX1, ex1_parameters
+from dlmath.variants.ex3 import EX3, ex3_parameters
 from dlmath.variants.ex4 import EX4, ex4_parameters
 
 
@@ -32,8 +33,11 @@ class Parameters(Protocol):
 
 
 # The assignments that have variants, and how each turns a key into its parameters.
-PARAMETERS: dict[str, Callable[[str], Parameters]] = {EX1: ex1_parameters,
-                                                      EX4: ex4_parameters}
+PARAMETERS: dict[str, Callable[[str], Parameters]] = {
+    EX1: ex1_parameters,
+    EX3: ex3_parameters,
+    EX4: ex4_parameters,
+}
 
 
 def parameters(assignment: str, key: str) -> Parameters:

@@ -9,6 +9,7 @@ import pytest
 from dlmath.cli.main import EXIT_OK, EXIT_USAGE, main
 from dlmath.course import copy_course, load_config, repository_root
 from dlmath.variants.ex1 import EX1, ex1_parameters
+from dlmath.variants.ex3 import EX3, ex3_parameters
 from dlmath.variants.ex4 import EX4, ex4_parameters
 from dlmath.variants.secret import ensure_secret, key_for
 
@@ -53,6 +54,22 @@ def test_show_prints_ex4s_predictions_and_curves_per_epoch(
         assert [float(value) for value in row] == [
             epoch, problem.confidence[i],
             *(round(float(expected[name][i]), 3) for name in ("entropy", "cross_entropy", "kl"))]
+
+
+def test_show_prints_the_students_example_network_for_ex3(
+        course: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--course", str(course), "variants", "show", "alice", EX3]) == EXIT_OK
+    out = capsys.readouterr().out
+    problem = ex3_parameters(key_for(course, load_config(course), "alice"))
+    assert f"example network                   make_problem({problem.seed})" in out
+    sizes = f"{problem.N}, {problem.D}, {problem.H}, {problem.C}"
+    assert f"sizes N, D, H, C                  {sizes}" in out
+    # One row per parameter: its shape, the gradient's norm and the reference's report.
+    w1_row = next(line.split() for line in out.splitlines() if line.startswith("W1 "))
+    norm = problem.expected()["gradient norm"]["W1"]
+    assert w1_row[1:4] == [str(problem.D), "x", str(problem.H)]
+    assert float(w1_row[4]) == pytest.approx(norm, rel=1e-5)
+    assert 1e-12 < float(w1_row[5]) < 1e-9
 
 
 def test_show_says_which_assignments_have_no_variants(
