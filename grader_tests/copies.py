@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from dlmath.variants.ex1 import EX1, ex1_parameters
+from dlmath.variants.ex5 import EX5, ex5_parameters
 
 
 @dataclass(frozen=True)
@@ -30,6 +31,13 @@ def ex1_paths(key: str) -> dict[str, str]:
     return {"paths": f"paths = {{{items}}}"}
 
 
+def ex5_table(key: str) -> dict[str, str]:
+    """Task 5's answer as a literal list: the convergence table the student with ``key`` gets."""
+    return {"convergence_table": f"def convergence_table():\n"
+                                 f"    return {ex5_parameters(key).table()!r}"}
+
+
 COPIES: dict[str, Copy] = {
     EX1: Copy(ex1_paths, frozenset({"test_paths"})),
+    EX5: Copy(ex5_table, frozenset({"test_convergence_table"})),
 }
