@@ -151,9 +151,10 @@ def test_the_sweep_before_the_written_task_behaves_as_the_rubric_says() -> None:
 def test_the_numbers_a_ta_reads_match_the_problem() -> None:
     problem = ex5_parameters(SHARED)
     numbers = dict(problem.numbers())
-    assert numbers["f2(x, y)"] == "x^2 + 100 y^2" and numbers["start X0"] == "1.8, 1.5"
-    assert numbers["f2: factors (x, y) at 1/L"] == "0.99, 0"
-    assert numbers["sweep, kappa = 10, 100, 1000: iterations/kappa at 1/L"] == "14.40, 15.03, 15.09"
+    assert numbers["f2(x, y)"] == "x^2 + 100 y^2" and numbers["start X0 = (x0, y0)"] == "1.8, 1.5"
+    assert numbers["factors (x, y) at 1/L"] == "0.99, 0"
+    assert numbers["sweep kappa = 10, 100, 1000: iterations/kappa, 1/L"] == "14.40, 15.03, 15.09"
+    assert numbers["  which settles at log(2 x0 / 1e-6)"] == "15.10"
     header, rows = problem.results_table()
     assert header == ["function", "kappa", "lr_rule", "lr", "iterations"]
     assert rows[2] == ["f2", 100.0, "1/L", 0.005, 1503]
