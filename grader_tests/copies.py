@@ -16,6 +16,7 @@ import numpy as np
 from dlmath.variants.ex1 import EX1, ex1_parameters
 from dlmath.variants.ex3 import EX3, ex3_parameters
 from dlmath.variants.ex4 import EX4, ex4_parameters
+from dlmath.variants.ex5 import EX5, ex5_parameters
 
 
 @dataclass(frozen=True)
@@ -69,10 +70,15 @@ def ex3_torch_gradients(key: str) -> dict[str, str]:
     loss.backward()
     return {{k: t.grad.numpy() for k, t in tensors.items()}}
 """}
+def ex5_table(key: str) -> dict[str, str]:
+    """Task 5's answer as a literal list: the convergence table the student with ``key`` gets."""
+    return {"convergence_table": f"def convergence_table():\n"
+                                 f"    return {ex5_parameters(key).table()!r}"}
 
 
 COPIES: dict[str, Copy] = {
     EX1: Copy(ex1_paths, frozenset({"test_paths"})),
-    EX4: Copy(ex4_training_curves, frozenset({"test_training_curves"})),
     EX3: Copy(ex3_torch_gradients, frozenset({"test_torch_gradients"})),
+    EX4: Copy(ex4_training_curves, frozenset({"test_training_curves"})),
+    EX5: Copy(ex5_table, frozenset({"test_convergence_table"})),
 }

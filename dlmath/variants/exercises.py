@@ -14,6 +14,7 @@ from dlmath.variants.derive import VariantError
 from dlmath.variants.ex1 import EX1, ex1_parameters
 from dlmath.variants.ex3 import EX3, ex3_parameters
 from dlmath.variants.ex4 import EX4, ex4_parameters
+from dlmath.variants.ex5 import EX5, ex5_parameters
 
 
 class Parameters(Protocol):
@@ -37,6 +38,7 @@ PARAMETERS: dict[str, Callable[[str], Parameters]] = {
     EX1: ex1_parameters,
     EX3: ex3_parameters,
     EX4: ex4_parameters,
+    EX5: ex5_parameters,
 }
 
 

@@ -11,6 +11,7 @@ from dlmath.course import copy_course, load_config, repository_root
 from dlmath.variants.ex1 import EX1, ex1_parameters
 from dlmath.variants.ex3 import EX3, ex3_parameters
 from dlmath.variants.ex4 import EX4, ex4_parameters
+from dlmath.variants.ex5 import EX5, ex5_parameters
 from dlmath.variants.secret import ensure_secret, key_for
 
 
@@ -70,6 +71,19 @@ def test_show_prints_the_students_example_network_for_ex3(
     assert w1_row[1:4] == [str(problem.D), "x", str(problem.H)]
     assert float(w1_row[4]) == pytest.approx(norm, rel=1e-5)
     assert 1e-12 < float(w1_row[5]) < 1e-9
+def test_show_prints_ex5s_kappa_start_and_convergence_table(
+        course: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--course", str(course), "variants", "show", "alice", EX5]) == EXIT_OK
+    out = capsys.readouterr().out
+    problem = ex5_parameters(key_for(course, load_config(course), "alice"))
+    assert f"x^2 + {problem.kappa:g} y^2" in out
+    [start] = [line for line in out.splitlines() if line.strip().startswith("start X0")]
+    assert start.endswith(f"  {problem.x0[0]:g}, {problem.x0[1]:g}")
+    rows = {tuple(line.split()[:3]): line.split()[-1] for line in out.splitlines()
+            if line.startswith(("f1 ", "f2 "))}
+    assert rows[("f2", f"{problem.kappa:g}", "1/L")] == str(problem.iterations("1/L"))
+    assert rows[("f2", f"{problem.kappa:g}", "optimal")] == str(problem.iterations("optimal"))
+    assert rows[("f1", "1", "optimal")] == "1"
 
 
 def test_show_says_which_assignments_have_no_variants(
