@@ -12,6 +12,7 @@ from typing import Protocol
 
 from dlmath.variants.derive import VariantError
 from dlmath.variants.ex1 import EX1, ex1_parameters
+from dlmath.variants.ex2 import EX2, ex2_parameters
 
 
 class Parameters(Protocol):
@@ -31,7 +32,8 @@ class Parameters(Protocol):
 
 
 # The assignments that have variants, and how each turns a key into its parameters.
-PARAMETERS: dict[str, Callable[[str], Parameters]] = {EX1: ex1_parameters}
+PARAMETERS: dict[str, Callable[[str], Parameters]] = {EX1: ex1_parameters,
+                                                       EX2: ex2_parameters}
 
 
 def parameters(assignment: str, key: str) -> Parameters:

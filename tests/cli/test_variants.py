@@ -9,6 +9,8 @@ import pytest
 from dlmath.cli.main import EXIT_OK, EXIT_USAGE, main
 from dlmath.course import copy_course, load_config, repository_root
 from dlmath.variants.ex1 import EX1, ex1_parameters
+from dlmath.variants.ex2 import EX2, ex2_parameters
+from dlmath.variants.exercises import PARAMETERS
 from dlmath.variants.secret import ensure_secret, key_for
 
 
@@ -36,12 +38,27 @@ def test_show_prints_the_students_numbers_and_expected_results(
     assert capsys.readouterr().out != out  # another student, other numbers
 
 
+def test_show_prints_ex2s_sizes_seed_and_table(course: Path,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--course", str(course), "variants", "show", "alice", EX2]) == EXIT_OK
+    out = capsys.readouterr().out
+    problem = ex2_parameters(key_for(course, load_config(course), "alice"))
+    assert f"SIZES                         {', '.join(map(str, problem.sizes))}" in out
+    assert f"SEED                          {problem.seed}" in out
+    rows = [line.split() for line in out.splitlines()[-6:]]
+    assert [row[:2] for row in rows] == [[str(n), s] for n in problem.sizes
+                                         for s in ("xavier", "he")]
+    kappa = [round(r["condition_number"]) for r in problem.expected()]
+    assert [int(row[-2]) for row in rows] == kappa  # the column the written task quotes
+
+
 def test_show_says_which_assignments_have_no_variants(
-        course: Path, capsys: pytest.CaptureFixture[str]) -> None:
+        course: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delitem(PARAMETERS, EX2)  # as if exercise 2 had no variants
     assert main(["--course", str(course), "variants", "show", "alice"]) == EXIT_OK
     out = capsys.readouterr().out
     assert EX1 in out
-    assert "ex2_eigenvalue_spectra: no per-student variants" in out
+    assert f"{EX2}: no per-student variants" in out
 
 
 def test_bad_ids_and_a_missing_secret_are_usage_errors(
