@@ -467,7 +467,7 @@ def run_mutants(cells: list[Cell], mutants: list[Mutant], workers: int | None = 
 
 def tested_definitions(cells: list[Cell], definitions: Iterable[str]) -> dict[str, set[str]]:
     """test cell -> the reference definitions it uses by name (directly, or through a given
-    cell that binds a name from them, like ``table = spectrum_table()``)."""
+    cell that binds a name from them, like ``table = spectrum_table(SIZES, SEED)``)."""
     definitions = set(definitions)
     via_given: dict[str, set[str]] = {}
     for cell in cells:
