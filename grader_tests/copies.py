@@ -10,10 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cache
 
 import numpy as np
 
 from dlmath.variants.ex1 import EX1, ex1_parameters
+from dlmath.variants.ex2 import EX2, ex2_parameters
 from dlmath.variants.ex3 import EX3, ex3_parameters
 from dlmath.variants.ex4 import EX4, ex4_parameters
 from dlmath.variants.ex5 import EX5, ex5_parameters
@@ -74,10 +76,28 @@ def ex5_table(key: str) -> dict[str, str]:
     """Task 5's answer as a literal list: the convergence table the student with ``key`` gets."""
     return {"convergence_table": f"def convergence_table():\n"
                                  f"    return {ex5_parameters(key).table()!r}"}
+@cache  # each student's table is copied twice (by the next student, and as their own)
+def ex2_table(key: str) -> dict[str, str]:
+    """Task 3's table as literal numbers: ``spectrum_table`` returns the rows the student with
+    ``key`` printed when called with the notebook's own sizes and seed (computes otherwise, so
+    that only the copied table can be wrong)."""
+    rows = [{k: row[k] for k in ("n", "scheme", "spectral_radius", "condition_number")}
+            for row in ex2_parameters(key).expected()]
+    return {"spectrum_table": f"""def spectrum_table(sizes=SIZES, seed=SEED):
+    if tuple(sizes) == tuple(SIZES) and seed == SEED:
+        return {rows!r}
+    rows = []
+    for n in sizes:
+        for scheme in SCHEMES:
+            W = init_weights(n, scheme, np.random.default_rng(seed))
+            rows.append({{"n": n, "scheme": scheme, "spectral_radius": spectral_radius(W),
+                         "condition_number": condition_number(W)}})
+    return rows"""}
 
 
 COPIES: dict[str, Copy] = {
     EX1: Copy(ex1_paths, frozenset({"test_paths"})),
+    EX2: Copy(ex2_table, frozenset({"test_spectrum_table"})),
     EX3: Copy(ex3_torch_gradients, frozenset({"test_torch_gradients"})),
     EX4: Copy(ex4_training_curves, frozenset({"test_training_curves"})),
     EX5: Copy(ex5_table, frozenset({"test_convergence_table"})),

@@ -24,7 +24,9 @@ from __future__ import annotations
 
 import ast
 import contextlib
+import copy
 import difflib
+import hashlib
 import io
 import multiprocessing
 import os
@@ -465,7 +467,7 @@ def run_mutants(cells: list[Cell], mutants: list[Mutant], workers: int | None = 
 
 def tested_definitions(cells: list[Cell], definitions: Iterable[str]) -> dict[str, set[str]]:
     """test cell -> the reference definitions it uses by name (directly, or through a given
-    cell that binds a name from them, like ``table = spectrum_table()``)."""
+    cell that binds a name from them, like ``table = spectrum_table(SIZES, SEED)``)."""
     definitions = set(definitions)
     via_given: dict[str, set[str]] = {}
     for cell in cells:
@@ -515,18 +517,63 @@ def sample(mutants: list[Mutant], per_assignment: int) -> list[Mutant]:
     return chosen
 
 
+# The NumPy functions whose results the runs of one student share: pure functions of their
+# arguments, and the costliest calls of all (exercise 2's table, up to 1000 x 1000), which
+# every run of a student makes again on the same matrices.
+_SHARED_RESULTS = ("eigvals", "svd")
+
+
+@contextlib.contextmanager
+def _shared_linalg() -> Iterator[None]:
+    """Within the block, ``np.linalg.eigvals`` and ``np.linalg.svd`` called again on an equal
+    array (same dtype, shape and bytes) with the same arguments return a copy of the first
+    result instead of computing it again; an error is never kept, and arrays that are not
+    numeric (or arguments that cannot be compared) are always computed."""
+    import numpy as np
+
+    saved = {name: getattr(np.linalg, name) for name in _SHARED_RESULTS}
+    results: dict[tuple[object, ...], Any] = {}
+
+    def shared(name: str, function: Any) -> Any:
+        def call(a: Any, *args: Any, **kwargs: Any) -> Any:
+            array = np.asarray(a) if isinstance(a, np.ndarray | list | tuple) else None
+            if array is None or array.dtype.kind not in "biufc":
+                return function(a, *args, **kwargs)
+            key = (name, array.dtype.str, array.shape,
+                   hashlib.blake2b(np.ascontiguousarray(array).tobytes()).digest(),
+                   args, tuple(sorted(kwargs.items())))
+            try:
+                hash(key)
+            except TypeError:
+                return function(a, *args, **kwargs)
+            if key not in results:
+                results[key] = function(a, *args, **kwargs)
+            return copy.deepcopy(results[key])
+        return call
+
+    for name, function in saved.items():
+        setattr(np.linalg, name, shared(name, function))
+    try:
+        yield
+    finally:
+        for name, function in saved.items():
+            setattr(np.linalg, name, function)
+
+
 def _run_student(task: tuple[list[Cell], str, dict[str, dict[str, str]]],
                  ) -> tuple[str, dict[str, frozenset[str]]]:
     cells, key, runs = task
-    return key, {label: frozenset(run_cells(cells, overrides, variant=key))
-                 for label, overrides in runs.items()}
+    with _shared_linalg():
+        return key, {label: frozenset(run_cells(cells, overrides, variant=key))
+                     for label, overrides in runs.items()}
 
 
 def run_per_student(cells: list[Cell], runs: dict[str, dict[str, dict[str, str]]],
                     workers: int | None = None) -> dict[str, dict[str, frozenset[str]]]:
     """variant key -> label -> the test cells that fail when ``runs[key][label]``'s definitions
     replace the reference's, under that student's numbers; the runs of one student share a
-    process (a fresh one per student), which keeps hundreds of runs within a minute or two."""
+    process (a fresh one per student) and its eigenvalues and singular values of equal
+    matrices (``_shared_linalg``), which keeps hundreds of runs within a few minutes."""
     tasks = [(cells, key, student_runs) for key, student_runs in runs.items()]
     with _pool(workers) as pool:
         return dict(pool.imap_unordered(_run_student, tasks))

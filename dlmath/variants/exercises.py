@@ -12,6 +12,7 @@ from typing import Protocol
 
 from dlmath.variants.derive import VariantError
 from dlmath.variants.ex1 import EX1, ex1_parameters
+from dlmath.variants.ex2 import EX2, ex2_parameters
 from dlmath.variants.ex3 import EX3, ex3_parameters
 from dlmath.variants.ex4 import EX4, ex4_parameters
 from dlmath.variants.ex5 import EX5, ex5_parameters
@@ -36,6 +37,7 @@ class Parameters(Protocol):
 # The assignments that have variants, and how each turns a key into its parameters.
 PARAMETERS: dict[str, Callable[[str], Parameters]] = {
     EX1: ex1_parameters,
+    EX2: ex2_parameters,
     EX3: ex3_parameters,
     EX4: ex4_parameters,
     EX5: ex5_parameters,

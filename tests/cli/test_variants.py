@@ -9,6 +9,7 @@ import pytest
 from dlmath.cli.main import EXIT_OK, EXIT_USAGE, main
 from dlmath.course import copy_course, load_config, repository_root
 from dlmath.variants.ex1 import EX1, ex1_parameters
+from dlmath.variants.ex2 import EX2, ex2_parameters
 from dlmath.variants.ex3 import EX3, ex3_parameters
 from dlmath.variants.ex4 import EX4, ex4_parameters
 from dlmath.variants.ex5 import EX5, ex5_parameters
@@ -71,6 +72,8 @@ def test_show_prints_the_students_example_network_for_ex3(
     assert w1_row[1:4] == [str(problem.D), "x", str(problem.H)]
     assert float(w1_row[4]) == pytest.approx(norm, rel=1e-5)
     assert 1e-12 < float(w1_row[5]) < 1e-9
+
+
 def test_show_prints_ex5s_kappa_start_and_convergence_table(
         course: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["--course", str(course), "variants", "show", "alice", EX5]) == EXIT_OK
@@ -97,6 +100,18 @@ def test_show_says_which_assignments_have_no_variants(
     out = capsys.readouterr().out
     assert f"{EX1}, student alice" in out
     assert "week9_extra: no per-student variants" in out
+def test_show_prints_ex2s_sizes_seed_and_table(course: Path,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--course", str(course), "variants", "show", "alice", EX2]) == EXIT_OK
+    out = capsys.readouterr().out
+    problem = ex2_parameters(key_for(course, load_config(course), "alice"))
+    assert f"SIZES                         {', '.join(map(str, problem.sizes))}" in out
+    assert f"SEED                          {problem.seed}" in out
+    rows = [line.split() for line in out.splitlines()[-6:]]
+    assert [row[:2] for row in rows] == [[str(n), s] for n in problem.sizes
+                                         for s in ("xavier", "he")]
+    kappa = [round(r["condition_number"]) for r in problem.expected()]
+    assert [int(row[-2]) for row in rows] == kappa  # the column the written task quotes
 
 
 def test_bad_ids_and_a_missing_secret_are_usage_errors(
