@@ -281,6 +281,10 @@ ATTACKS = [
                                   "LEARNING_RATES = PROBLEM.learning_rates"),
            loses=frozenset({"test_paths"}), findings=frozenset({"suspicious code"}),
            plain="(no per-student numbers)"),
+    Attack("answer_from_the_parameters", "take an answer from the expected results the "
+           "student's parameters object computes for the grader",
+           append("answer_paths", "paths = {lr: PROBLEM.path(lr) for lr in LEARNING_RATES}"),
+           findings=frozenset({"suspicious code"}), plain="full marks, unnoticed"),
     Attack("delete_given_code", "delete the given code (imports, f, grad_f)",
            change(_delete("given_code")), findings=frozenset({"tampering"}),
            plain="every test fails (np, f, grad_f undefined)"),

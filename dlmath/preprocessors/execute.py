@@ -40,6 +40,7 @@ from dlmath.sandbox.policy import unsandboxed_detail
 from dlmath.student.kernel_hooks import PLOTS_INLINE
 from dlmath.variants import VariantError, identity
 from dlmath.variants.derive import check_key
+from dlmath.variants.exercises import numbers_attributes
 from dlmath.variants.secret import key_for
 
 
@@ -237,13 +238,15 @@ class SafeExecute(Execute):
         """Record what in the student's own cells looks like tampering (read, not run)."""
         given_cells = [c.source for c in nb.cells if is_given_cell(c)]
         modules = set().union(*(integrity.imported_names(source) for source in given_cells))
+        variants = set().union(*(integrity.variant_names(source) for source in given_cells))
+        numbers = numbers_attributes() if variants else frozenset()
         given = set().union(*(integrity.top_level_names(source) for source in given_cells))
         given -= modules
         for index, cell in enumerate(nb.cells):
             if cell.cell_type != "code" or is_test_cell(cell) or is_given_cell(cell):
                 continue
             where = integrity.cell_name(cell, index)
-            for sentence in integrity.suspicious_code(cell.source, modules):
+            for sentence in integrity.suspicious_code(cell.source, modules, variants, numbers):
                 self._found("suspicious code", where, sentence)
             for name in sorted(integrity.top_level_names(cell.source) & given):
                 self._found("suspicious code", where, f"redefines the given {name}")

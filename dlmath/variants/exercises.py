@@ -7,10 +7,11 @@ variants existed, and every range contains it.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from typing import Protocol
 
-from dlmath.variants.derive import VariantError
+from dlmath.variants.derive import SHARED, VariantError
 from dlmath.variants.ex1 import EX1, ex1_parameters
 from dlmath.variants.ex2 import EX2, ex2_parameters
 from dlmath.variants.ex3 import EX3, ex3_parameters
@@ -52,3 +53,16 @@ def parameters(assignment: str, key: str) -> Parameters:
         raise VariantError(f"{assignment!r} has no per-student variants; those that do: "
                            f"{', '.join(PARAMETERS)}") from None
     return make(key)
+
+
+def numbers_attributes() -> frozenset[str]:
+    """The attributes of the exercises' parameters that hold the student's numbers (fields and
+    properties derived from them). Everything else on them (expected results, tables, paths)
+    is for the grader and the TA; an answer that uses it is flagged for a human look
+    (``dlmath.judge.integrity.suspicious_code``)."""
+    names: set[str] = set()
+    for make in PARAMETERS.values():
+        kind = type(make(SHARED))
+        names.update(f.name for f in dataclasses.fields(kind))
+        names.update(n for n, v in vars(kind).items() if isinstance(v, property))
+    return frozenset(names)
