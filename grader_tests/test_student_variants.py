@@ -10,13 +10,17 @@ graded whole by nbgrader's autograde below.
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import nbformat
 import pytest
 from copies import COPIES
 from mutation import notebook_cells, run_per_student
+from nbgrader.api import Gradebook
 
 from dlmath.course import load_config, open_api
-from dlmath.grading.pipeline import grade
+from dlmath.grading.pipeline import grade, read_scores
 from dlmath.variants.derive import student_key
 from dlmath.variants.exercises import PARAMETERS, parameters
 from dlmath.variants.secret import key_for
@@ -116,3 +120,25 @@ def test_a_copied_notebook_is_graded_against_the_copiers_numbers(released_course
     lost = {s: frozenset(c.name for c in r.cells if c.autograded and c.score < c.max_score)
             for s, r in results.items()}
     assert lost == {"copier": copy.loses, "self_copier": frozenset()}
+
+
+def test_plain_nbgrader_autograde_grades_a_copy_against_the_copiers_numbers(
+        released_course) -> None:  # noqa: ANN001
+    """The `nbgrader autograde` command, with the course's config and nothing of dlmath's
+    command line: the student id nbgrader grades decides the numbers."""
+    assignment = "ex1_ill_conditioned_gd"
+    config = load_config(released_course)
+    copy = COPIES[assignment]
+    answer = copy.answer(key_for(released_course, config, "reference"))
+    write_submission(released_course, "plain_copier",
+                     Variant(assignment, "plain_copier", "mistake", "copied",
+                             code="\n".join(answer.values()) + "\n"))
+    nbgrader = [sys.executable, "-m", "nbgrader", "autograde", assignment,
+                "--student", "plain_copier", "--force"]
+    done = subprocess.run(nbgrader, cwd=released_course, capture_output=True, text=True,
+                          timeout=900, check=False)
+    assert done.returncode == 0, done.stderr[-2000:]
+    with Gradebook(open_api(released_course).coursedir.db_url) as gradebook:
+        lost = {c.name for c in read_scores(gradebook, assignment, "plain_copier")
+                if c.autograded and c.score < c.max_score}
+    assert lost == copy.loses
