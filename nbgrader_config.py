@@ -115,3 +115,15 @@ c.ZipCollectApp.collector_plugin = "dlmath.plugins.zip_collect.LmsCollector"
 # folder's name, the student-written timestamp.txt, and follows symbolic links
 # (dlmath/hub/exchange.py).
 c.ExchangeFactory.collect = "dlmath.hub.exchange.TrustedCollect"
+
+# Per-student variants (dlmath/variants/): every student gets their own numbers, derived from
+# the course secret (.course_secret, made by `dlmath release`, never committed) and their id.
+# False gives everybody one shared variant, the exercises as written.
+c.StudentVariants.enabled = True
+# The first release (nbgrader generate_assignment, dlmath release) creates that secret.
+from nbgrader.converters import GenerateAssignment  # noqa: E402
+
+c.GenerateAssignment.preprocessors = [
+    *GenerateAssignment.class_traits()["preprocessors"].default(),
+    "dlmath.preprocessors.course_secret.CreateCourseSecret",
+]

@@ -193,7 +193,8 @@ ATTACKS = [
            plain="passes checks that compare with == or float()"),
     Attack("redefine_given", "redefine grad_f so that gradient ascent looks like descent",
            append("answer_gradient_descent",
-                  "def grad_f(xy):\n    return -np.array([2 * xy[0], 20 * xy[1]])"),
+                  "def grad_f(xy):\n"
+                  "    return -np.array([CURVATURES[0] * xy[0], CURVATURES[1] * xy[1]])"),
            base=ASCENT, loses=frozenset({"test_gradient_descent_values",
                                          "test_gradient_descent_contract"}),
            findings=frozenset({"suspicious code"}),
@@ -265,6 +266,25 @@ ATTACKS = [
            change(lambda nb: cell(nb, "test_paths").update(cell_type="markdown")),
            base=ASCENT, loses=ASCENT_LOSES, findings=frozenset({"tampering"}),
            plain="restored (OverwriteCells)"),
+    Attack("edit_parameter_cell", "take the shared numbers instead of one's own in the given cell",
+           change(lambda nb: setattr(cell(nb, "given_code"), "source", cell(
+               nb, "given_code").source.replace(
+                   'student_parameters("ex1_ill_conditioned_gd")',
+                   '__import__("dlmath.variants.ex1").variants.ex1.ex1_parameters('
+                   '"shared")'))),
+           findings=frozenset({"tampering"}), plain="restored (OverwriteCells)"),
+    Attack("assume_other_identity", "switch the kernel to the shared numbers in a cell of one's own",
+           new_cell("given_code", "import dlmath.variants.identity as identity\n"
+                                  "identity.assume('shared')\n"
+                                  "PROBLEM = identity.student_parameters('ex1_ill_conditioned_gd')\n"
+                                  "X0 = np.array(PROBLEM.x0)\n"
+                                  "LEARNING_RATES = PROBLEM.learning_rates"),
+           loses=frozenset({"test_paths"}), findings=frozenset({"suspicious code"}),
+           plain="(no per-student numbers)"),
+    Attack("answer_from_the_parameters", "take an answer from the expected results the "
+           "student's parameters object computes for the grader",
+           append("answer_paths", "paths = {lr: PROBLEM.path(lr) for lr in LEARNING_RATES}"),
+           findings=frozenset({"suspicious code"}), plain="full marks, unnoticed"),
     Attack("delete_given_code", "delete the given code (imports, f, grad_f)",
            change(_delete("given_code")), findings=frozenset({"tampering"}),
            plain="every test fails (np, f, grad_f undefined)"),

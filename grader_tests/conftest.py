@@ -15,7 +15,13 @@ import pytest
 
 from dlmath.course import CourseError, copy_course, open_api, tools_on_path
 from dlmath.grading.pipeline import SubmissionResult, grade
-from grader_tests.students import ASSIGNMENTS, REPO, all_variants, write_submission
+from grader_tests.students import (
+    ASSIGNMENTS,
+    REPO,
+    all_variants,
+    use_harness_secret,
+    write_submission,
+)
 
 # nbgrader runs `alembic` by name when it creates a gradebook, as under the dlmath command.
 tools_on_path(os.environ)
@@ -25,6 +31,7 @@ tools_on_path(os.environ)
 def released_course(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A temp copy of the course with every assignment freshly released by nbgrader."""
     course = copy_course(REPO, tmp_path_factory.mktemp("course") / "course")
+    use_harness_secret(course)
     api = open_api(course)
     for assignment in ASSIGNMENTS:
         outcome = api.generate_assignment(assignment, force=True, create=True)

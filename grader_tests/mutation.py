@@ -24,7 +24,9 @@ from __future__ import annotations
 
 import ast
 import contextlib
+import copy
 import difflib
+import hashlib
 import io
 import multiprocessing
 import os
@@ -46,6 +48,7 @@ from cosmic_ray.operators.operator import Example, Operator
 from cosmic_ray.plugins import get_operator
 
 from dlmath.cells import ANSWER, GIVEN, TEST, cell_role, grade_id, is_answer_cell
+from dlmath.variants import SHARED, identity
 from grader_tests.students import (
     reference_code,
     replace_definitions,
@@ -372,10 +375,11 @@ def _install_modules(modules: dict[str, str]) -> None:
 
 
 def run_cells(cells: list[Cell], overrides: dict[str, str], modules: dict[str, str] | None = None,
-              timeout: float = 60.0) -> set[str]:
+              timeout: float = 60.0, variant: str = SHARED) -> set[str]:
     """Run the notebook with ``overrides`` replacing reference definitions (and ``modules``
-    replacing library modules); return the names of the test cells that fail. Meant for a
-    child process: it changes global state."""
+    replacing library modules), with the numbers of the student whose variant key is
+    ``variant`` (default: the shared variant); return the names of the test cells that fail.
+    Meant for a child process: it changes global state."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -387,20 +391,21 @@ def run_cells(cells: list[Cell], overrides: dict[str, str], modules: dict[str, s
     signal.signal(signal.SIGALRM, _alarm)
     signal.setitimer(signal.ITIMER_REAL, timeout)
     try:
-        for cell in cells:
-            source = (replace_definitions(cell.source, overrides)[0] if cell.role == ANSWER
-                      else cell.source)
-            try:
-                with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
-                    warnings.simplefilter("ignore")
-                    exec(compile(source, f"<{cell.name}>", "exec"), namespace)  # noqa: S102
-            except _Timeout:
-                raise
-            except BaseException:  # noqa: BLE001 - a failing cell is the mutant's verdict
-                if cell.role == TEST:
-                    failed.add(cell.name)
-            finally:
-                plt.close("all")
+        with identity.grading_as(variant):  # the given cells compute this student's numbers
+            for cell in cells:
+                source = (replace_definitions(cell.source, overrides)[0] if cell.role == ANSWER
+                          else cell.source)
+                try:
+                    with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
+                        warnings.simplefilter("ignore")
+                        exec(compile(source, f"<{cell.name}>", "exec"), namespace)  # noqa: S102
+                except _Timeout:
+                    raise
+                except BaseException:  # noqa: BLE001 - a failing cell is the mutant's verdict
+                    if cell.role == TEST:
+                        failed.add(cell.name)
+                finally:
+                    plt.close("all")
     except _Timeout:  # the cell that timed out, and every later test cell, fail
         done = {c.name for c in cells[:cells.index(cell)]}
         failed |= {name for name in test_cell_names(cells) if name not in done}
@@ -462,7 +467,7 @@ def run_mutants(cells: list[Cell], mutants: list[Mutant], workers: int | None = 
 
 def tested_definitions(cells: list[Cell], definitions: Iterable[str]) -> dict[str, set[str]]:
     """test cell -> the reference definitions it uses by name (directly, or through a given
-    cell that binds a name from them, like ``table = spectrum_table()``)."""
+    cell that binds a name from them, like ``table = spectrum_table(SIZES, SEED)``)."""
     definitions = set(definitions)
     via_given: dict[str, set[str]] = {}
     for cell in cells:
@@ -510,3 +515,65 @@ def sample(mutants: list[Mutant], per_assignment: int) -> list[Mutant]:
         step = max(1, len(own) // per_assignment)
         chosen += own[::step][:per_assignment]
     return chosen
+
+
+# The NumPy functions whose results the runs of one student share: pure functions of their
+# arguments, and the costliest calls of all (exercise 2's table, up to 1000 x 1000), which
+# every run of a student makes again on the same matrices.
+_SHARED_RESULTS = ("eigvals", "svd")
+
+
+@contextlib.contextmanager
+def _shared_linalg() -> Iterator[None]:
+    """Within the block, ``np.linalg.eigvals`` and ``np.linalg.svd`` called again on an equal
+    array (same dtype, shape and bytes) with the same arguments return a copy of the first
+    result instead of computing it again; an error is never kept, and arrays that are not
+    numeric (or arguments that cannot be compared) are always computed."""
+    import numpy as np
+
+    saved = {name: getattr(np.linalg, name) for name in _SHARED_RESULTS}
+    results: dict[tuple[object, ...], Any] = {}
+
+    def shared(name: str, function: Any) -> Any:
+        def call(a: Any, *args: Any, **kwargs: Any) -> Any:
+            array = np.asarray(a) if isinstance(a, np.ndarray | list | tuple) else None
+            if array is None or array.dtype.kind not in "biufc":
+                return function(a, *args, **kwargs)
+            key = (name, array.dtype.str, array.shape,
+                   hashlib.blake2b(np.ascontiguousarray(array).tobytes()).digest(),
+                   args, tuple(sorted(kwargs.items())))
+            try:
+                hash(key)
+            except TypeError:
+                return function(a, *args, **kwargs)
+            if key not in results:
+                results[key] = function(a, *args, **kwargs)
+            return copy.deepcopy(results[key])
+        return call
+
+    for name, function in saved.items():
+        setattr(np.linalg, name, shared(name, function))
+    try:
+        yield
+    finally:
+        for name, function in saved.items():
+            setattr(np.linalg, name, function)
+
+
+def _run_student(task: tuple[list[Cell], str, dict[str, dict[str, str]]],
+                 ) -> tuple[str, dict[str, frozenset[str]]]:
+    cells, key, runs = task
+    with _shared_linalg():
+        return key, {label: frozenset(run_cells(cells, overrides, variant=key))
+                     for label, overrides in runs.items()}
+
+
+def run_per_student(cells: list[Cell], runs: dict[str, dict[str, dict[str, str]]],
+                    workers: int | None = None) -> dict[str, dict[str, frozenset[str]]]:
+    """variant key -> label -> the test cells that fail when ``runs[key][label]``'s definitions
+    replace the reference's, under that student's numbers; the runs of one student share a
+    process (a fresh one per student) and its eigenvalues and singular values of equal
+    matrices (``_shared_linalg``), which keeps hundreds of runs within a few minutes."""
+    tasks = [(cells, key, student_runs) for key, student_runs in runs.items()]
+    with _pool(workers) as pool:
+        return dict(pool.imap_unordered(_run_student, tasks))

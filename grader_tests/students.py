@@ -30,12 +30,16 @@ import nbformat
 from nbformat import NotebookNode
 
 from dlmath.cells import grade_id, is_answer_cell
-from dlmath.course import assignment_ids
+from dlmath.course import assignment_ids, load_config
+from dlmath.variants.secret import secret_path
 
 REPO = Path(__file__).resolve().parents[1]
 VARIANTS_ROOT = REPO / "grader_tests" / "variants"
 ASSIGNMENTS = assignment_ids(REPO)
 KINDS = ("reference", "blank", "mistake", "alternative")
+# The course secret of the harness's courses: every run gives each student the same numbers,
+# so an expectation that depends on them (a copy between two students) is not left to chance.
+HARNESS_SECRET = "5eed" * 16
 _MARKER = re.compile(r"^\s*### (BEGIN|END) SOLUTION\s*$")
 
 
@@ -189,6 +193,13 @@ def write_submission(course_root: Path, student: str, variant: Variant) -> Path:
     target.parent.mkdir(parents=True, exist_ok=True)
     nbformat.write(build_submission(source_nb, release_nb, variant), target)
     return target
+
+
+def use_harness_secret(course_root: Path) -> None:
+    """Give the course ``HARNESS_SECRET`` (before its first release, which would make one)."""
+    path = secret_path(course_root, load_config(course_root))
+    path.write_text(HARNESS_SECRET + "\n", encoding="ascii")
+    path.chmod(0o600)
 
 
 def all_variants() -> list[Variant]:

@@ -24,7 +24,13 @@ from test_release import REGION
 
 from dlmath.course import copy_course, open_api
 from dlmath.grading.pipeline import SubmissionResult, grade
-from grader_tests.students import REPO, VARIANTS_ROOT, load_variants, write_submission
+from grader_tests.students import (
+    REPO,
+    VARIANTS_ROOT,
+    load_variants,
+    use_harness_secret,
+    write_submission,
+)
 
 HONEST = ("reference", "gd_ascent_sign", "steps_off_by_one")
 # Smaller limits than the course's keep the corpus fast: the attacks that time out on purpose
@@ -95,6 +101,7 @@ def corpus(tmp_path_factory: pytest.TempPathFactory) -> Corpus:
     course = copy_course(REPO, tmp_path_factory.mktemp("attacks") / "course")
     with (course / "nbgrader_config.py").open("a") as config:
         config.write(CORPUS_CONFIG)
+    use_harness_secret(course)
     api = open_api(course)
     assert api.generate_assignment(ASSIGNMENT)["success"]
     variants = {v.name: v for v in load_variants(VARIANTS_ROOT, ASSIGNMENT)}

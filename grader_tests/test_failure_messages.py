@@ -9,7 +9,10 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from dlmath.course import load_config
 from dlmath.grading.pipeline import SubmissionResult
+from dlmath.variants.ex2 import EX2, ex2_parameters
+from dlmath.variants.secret import key_for
 
 
 def failure(course: Path, assignment: str, student: str, cell: str) -> list[str]:
@@ -46,10 +49,6 @@ def failure(course: Path, assignment: str, student: str, cell: str) -> list[str]
         "             [ 2.161209,  1.682942,  1.      ],",
         "             [ 1.      ,  1.      ,  1.      ]]  (shape (3, 3))",
         "  hint:     convert x to float64 first: autograd cannot differentiate integer tensors."]),
-    # A wrong condition_number gets a hint about condition_number, not about seeds.
-    ("ex2_eigenvalue_spectra", "cond_eigenvalue_ratio", "test_spectrum_table", [
-        "CheckFailed: Check failed: condition number of the first row (n=100, xavier, default "
-        "seed=0)"]),
     # The issue's "expected [1, -2, 0.5], got [1, -2, 0.5]": now with every digit.
     ("ex3_gradient_checking", "ng_restores_with_round_off", "test_numerical_gradient", [
         "CheckFailed: Check failed: numerical_gradient(f, x)",
@@ -78,7 +77,12 @@ def test_the_message_says_what_was_checked_on_what_and_why(
 
 def test_the_hint_names_the_function_that_is_wrong(
         released_course: Path, graded: dict[tuple[str, str], SubmissionResult]) -> None:
-    table = failure(released_course, "ex2_eigenvalue_spectra", "cond_eigenvalue_ratio",
-                    "test_spectrum_table")
+    """A wrong condition_number gets a hint about condition_number, not about seeds; the check
+    names the student's own first size and seed (their variant's, dlmath/variants/ex2.py)."""
+    table = failure(released_course, EX2, "cond_eigenvalue_ratio", "test_spectrum_table")
+    numbers = ex2_parameters(key_for(released_course, load_config(released_course),
+                                     "cond_eigenvalue_ratio"))
+    assert table[0] == ("CheckFailed: Check failed: condition number of the first row "
+                        f"(n={numbers.sizes[0]}, xavier, seed={numbers.seed})")
     assert table[-1] == ("  hint:     condition_number is wrong (see test_condition_number); the "
                          "table uses it.")

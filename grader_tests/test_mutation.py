@@ -8,9 +8,11 @@ The whole pass, with the score of every test cell before and after, is
 from __future__ import annotations
 
 import nbformat
+import numpy as np
 import pytest
 from mutation import (
     Mutant,
+    _shared_linalg,
     all_mutants,
     load_triage,
     mutants_of,
@@ -96,3 +98,26 @@ def test_styling_and_contour_grids_are_not_mutated() -> None:
     code = ("def f(ax):\n    xs, ys = np.meshgrid(np.linspace(-2, 2, 50), np.linspace(-2, 2, 50))\n"
             "    ax.contour(xs, ys, xs + ys, levels=12, linewidths=0.7)\n")
     assert mutants_of("exercise", "f", code, operators=["core/NumberReplacer"]) == []
+
+
+def test_the_runs_of_one_student_share_the_eigenvalues_of_equal_matrices(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    real, calls = np.linalg.eigvals, []
+
+    def counting(a: np.ndarray) -> np.ndarray:
+        calls.append(np.shape(a))
+        return real(a)
+
+    monkeypatch.setattr(np.linalg, "eigvals", counting)
+    W = np.random.default_rng(0).standard_normal((30, 30))
+    with _shared_linalg():
+        first = np.linalg.eigvals(W)
+        first[:] = 0  # a run that changes its result in place changes no other run's
+        again = np.linalg.eigvals(W.copy())
+        other = np.linalg.eigvals(W + 1)
+        singular = np.linalg.eigvals([[2.0, 0.0], [0.0, 0.0]])
+    assert len(calls) == 3  # W once (its copy is an equal matrix), W + 1, the list
+    np.testing.assert_array_equal(again, real(W))
+    np.testing.assert_array_equal(other, real(W + 1))
+    assert sorted(singular) == [0.0, 2.0]
+    assert np.linalg.eigvals is counting  # restored after the block

@@ -20,7 +20,16 @@ from traitlets.config import Config
 from dlmath.cells import is_test_cell
 from dlmath.course import copy_course, load_config, open_api
 from dlmath.grading.pipeline import SubmissionResult, grade, read_scores
-from grader_tests.students import ASSIGNMENTS, REPO, VARIANTS_ROOT, load_variants, write_submission
+from dlmath.variants import identity
+from dlmath.variants.secret import key_for
+from grader_tests.students import (
+    ASSIGNMENTS,
+    REPO,
+    VARIANTS_ROOT,
+    load_variants,
+    use_harness_secret,
+    write_submission,
+)
 
 # Per assignment: the reference, the blank, and two mistakes: a small class of 20.
 SAMPLE = {a: load_variants(VARIANTS_ROOT, a)[:2] + [v for v in load_variants(VARIANTS_ROOT, a)
@@ -98,15 +107,21 @@ def plain_nbgrader(course: Path) -> Config:
 
 def test_parallel_grading_equals_plain_serial_nbgrader(
         graded: dict[tuple[str, str], SubmissionResult], released_course: Path,
-        tmp_path: Path) -> None:
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     serial = copy_course(REPO, tmp_path / "serial")
+    use_harness_secret(serial)  # the numbers of released_course's students
     api = open_api(serial, plain_nbgrader(serial))
     assert "nbgrader.preprocessors.Execute" in api.config.Autograde.autograde_preprocessors
     for assignment, variants in SAMPLE.items():
         assert api.generate_assignment(assignment)["success"]
         for variant in variants:
             write_submission(serial, variant.name, variant)
-            assert api.autograde(assignment, variant.name, create=True)["success"]
+            # nbgrader's Execute knows no student: its kernel gets the student's key from the
+            # environment, as a student's kernel in dlmath lab or on the hub does.
+            monkeypatch.setenv(identity.ENVIRONMENT,
+                               key_for(serial, api.config, variant.name))
+            outcome = api.autograde(assignment, variant.name, create=True)
+            assert outcome["success"], f"{assignment} {variant.name}: {outcome.get('log')}"
     from nbgrader.api import Gradebook
 
     with Gradebook(api.coursedir.db_url) as gradebook:

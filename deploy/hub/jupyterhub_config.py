@@ -17,6 +17,14 @@ state = Path(settings["state_dir"])
 python = Path(settings["python_prefix"]) / "bin"
 
 
+def variant_key(spawner) -> str:  # noqa: ANN001 - JupyterHub's spawner
+    """The user's per-student variant key (dlmath/variants), from the course secret, which only
+    the hub (root) and the grader read; a missing secret fails the spawn with the fix."""
+    from dlmath.variants.secret import course_key
+
+    return course_key(Path(settings["course_root"]), spawner.user.name)
+
+
 def in_home(*parts: str):  # noqa: ANN201 - JupyterHub calls it with the spawner
     """A Spawner.environment value: ``parts`` under the spawned user's home folder."""
     return lambda spawner: os.path.join(pwd.getpwnam(spawner.user.name).pw_dir, *parts)
@@ -55,6 +63,8 @@ c.Spawner.environment = {
     # workspaces, which it would keep there, stay in each student's home.
     "JUPYTERLAB_SETTINGS_DIR": in_home(".jupyter", "lab", "user-settings"),
     "JUPYTERLAB_WORKSPACES_DIR": in_home(".jupyter", "lab", "workspaces"),
+    # Whose numbers the notebooks compute with: the student's, from their login.
+    "DLMATH_VARIANT_KEY": variant_key,
 }
 c.Spawner.disable_user_config = True
 # A two-core machine starting many servers at once at the start of a class.

@@ -21,9 +21,11 @@ from nbgrader.plugins import CsvExportPlugin
 
 from dlmath.cli.lms import write_canvas_and_report
 from dlmath.cli.progress import Progress
-from dlmath.course import CourseError, assignment_ids, copy_course, open_api
+from dlmath.course import CourseError, assignment_ids, copy_course, load_config, open_api
 from dlmath.grading.pipeline import SubmissionResult, grade
 from dlmath.reports.tables import cell_table, student_table
+from dlmath.variants.exercises import PARAMETERS, parameters
+from dlmath.variants.secret import key_for, settings
 
 if TYPE_CHECKING:
     from grader_tests.students import Variant
@@ -134,6 +136,19 @@ def build_class(repo_root: Path, course: Path, n_students: int,
     return students, plan
 
 
+def variants_summary(course: Path, students: list[SimulatedStudent]) -> str:
+    """One line on the class's numbers: how many different sets of numbers each exercise with
+    per-student variants gave the students (dlmath/variants), or that variants are off."""
+    config = load_config(course)
+    if not settings(config).enabled:
+        return "Per-student variants are off: everybody has the same numbers."
+    keys = [key_for(course, config, s.student_id) for s in students]
+    counts = ", ".join(f"{assignment} {len({repr(parameters(assignment, k)) for k in keys})}"
+                       for assignment in assignment_ids(course) if assignment in PARAMETERS)
+    return (f"Per-student variants: different sets of numbers among the {len(students)} "
+            f"students: {counts} (`dlmath variants show STUDENT` prints one student's).")
+
+
 def run_demo(repo_root: Path, workdir: Path, n_students: int = 36) -> int:
     """Run the whole pipeline on a simulated class in ``workdir``; return the exit code."""
     started = time.monotonic()
@@ -159,6 +174,7 @@ def run_demo(repo_root: Path, workdir: Path, n_students: int = 36) -> int:
     elapsed = time.monotonic() - started
     print(f"Graded {len(results)} submissions from {n_students} students in "
           f"{grading_seconds:.0f} s (the whole demo: {elapsed:.0f} s).")
+    print(variants_summary(course, students))
     print(f"Course folder: {course}  (feedback/ and grades.csv are there)")
     canvas_csv, report = write_canvas_and_report(course)
     print(f"Canvas gradebook import: {canvas_csv}")

@@ -8,6 +8,7 @@ a broken course setup.
 from __future__ import annotations
 
 import argparse
+import getpass
 import os
 import sys
 from pathlib import Path
@@ -19,10 +20,12 @@ from dlmath.cli.hub import add_hub_command
 from dlmath.cli.lms import add_lms_commands
 from dlmath.cli.progress import Progress
 from dlmath.cli.similarity import add_similarity_command
+from dlmath.cli.variants import add_variants_command
 from dlmath.course import (
     CourseError,
     check_assignment,
     find_course_root,
+    load_config,
     open_api,
     tools_on_path,
 )
@@ -30,6 +33,9 @@ from dlmath.gradebook import copy_gradebook, shown
 from dlmath.grading.pipeline import grade, submitted_students
 from dlmath.plugins.late_submission import grant_extension, parse_time
 from dlmath.reports.tables import cell_table, integrity_table, student_table
+from dlmath.variants import VariantError
+from dlmath.variants.secret import course_key, ensure_secret
+from dlmath.variants.secret import settings as variant_settings
 
 
 def cmd_release(args: argparse.Namespace) -> int:
@@ -142,13 +148,22 @@ def cmd_lab(args: argparse.Namespace) -> int:
         raise CourseError("JupyterLab refuses to run as root: run dlmath lab as a normal user, "
                           "or pass --allow-root (containers, CI).")
     copy = prepare_student_copy(args.course, workdir)
+    # Publishing to the student's exchange is a release: the first one makes the secret.
+    config = load_config(args.course)
+    if variant_settings(config).enabled:
+        ensure_secret(args.course, config)
+    try:
+        key = course_key(args.course, args.student)
+    except VariantError as error:
+        raise CourseError(str(error)) from None
     print(f"Student working copy: {copy.root}\n"
-          f"Released to its Assignments tab ({copy.exchange}): {', '.join(copy.released)}")
+          f"Released to its Assignments tab ({copy.exchange}): {', '.join(copy.released)}\n"
+          f"The notebooks use the numbers of student {args.student}")
     if args.prepare_only:
         print(f"Start JupyterLab there with: dlmath lab --dir {copy.root}")
         return EXIT_OK
     start_lab(copy, ip=args.ip, port=args.port, open_browser=not args.no_browser,
-              allow_root=args.allow_root)
+              allow_root=args.allow_root, variant_key=key)
     return EXIT_OK  # not reached: start_lab replaces this process
 
 
@@ -256,6 +271,9 @@ def build_parser() -> argparse.ArgumentParser:
     lab.add_argument("--dir", type=Path, default=None,
                      help="the student working copy (default: student/ in the course; "
                           "created if missing, kept between runs)")
+    lab.add_argument("--student", default=getpass.getuser(), metavar="ID",
+                     help="whose numbers the notebooks use (per-student variants; default: "
+                          "your login, which nbgrader's exchange submits under)")
     lab.add_argument("--ip", default="127.0.0.1",
                      help="address JupyterLab listens on (default: 127.0.0.1, this machine "
                           "only)")
@@ -279,6 +297,7 @@ def build_parser() -> argparse.ArgumentParser:
                            "(created empty beforehand: createdb NAME)")
 
     add_hub_command(add)
+    add_variants_command(add)
     return parser
 
 

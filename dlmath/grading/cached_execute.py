@@ -29,7 +29,8 @@ class CachedExecute(SafeExecute):
         """Fill ``nb``'s outputs from the cache, or execute it."""
         if self.cache_directory:
             folder = Path(resources.get("metadata", {}).get("path") or ".")
-            key = execution_key(nb, folder_files(folder), execute_settings(self))
+            key = execution_key(nb, folder_files(folder), execute_settings(self),
+                                self.variant_key(nb, resources))
             cached = Path(self.cache_directory) / f"{key}.ipynb"
             if cached.is_file():
                 copy_outputs(nbformat.read(cached, as_version=4), nb)

@@ -70,6 +70,9 @@ from dlmath.plugins.late_submission import (
 from dlmath.preprocessors.execute import SafeExecute, execute_settings
 from dlmath.preprocessors.repair import SubmissionProblem
 from dlmath.sandbox.policy import check_sandbox
+from dlmath.variants import VariantError
+from dlmath.variants.secret import read_secret
+from dlmath.variants.secret import settings as variant_settings
 
 STAGING = Path(".dlmath") / "staging"
 
@@ -341,11 +344,14 @@ def prepare_job(api: NbGraderAPI, course_root: Path, assignment: str, student: s
     source = course_root / "source" / assignment
     files |= {os.path.relpath(f, source): Path(f).read_bytes()
               for f in find_all_files(str(source), ignore)}
-    settings = execute_settings(SafeExecute(config=config))
+    execute = SafeExecute(config=config)
+    settings = execute_settings(execute)
     settings["preload"] = list(dict.fromkeys([*settings["preload"], *imported_modules(nb)]))
-    return ExecutionJob(key=execution_key(nb, files, settings), notebook=nbformat.writes(nb),
-                        files=files, execute_config=settings,
-                        kernel_config=dict(config.get("SandboxedKernelManager", {})))
+    variant = execute.variant_key(nb, resources)
+    return ExecutionJob(key=execution_key(nb, files, settings, variant),
+                        notebook=nbformat.writes(nb), files=files, execute_config=settings,
+                        kernel_config=dict(config.get("SandboxedKernelManager", {})),
+                        variant=variant)
 
 
 @contextmanager
@@ -415,6 +421,11 @@ def grade(api: NbGraderAPI, course_root: Path, assignments: Iterable[str], *,
     wanted = set(students) if students is not None else None
     submissions = [(a, s) for a in assignments for s in submitted_students(course_root, a)
                    if wanted is None or s in wanted]
+    if submissions and variant_settings(api.config).enabled:
+        try:  # before any work too: without it no student's numbers are known
+            read_secret(course_root, api.config)
+        except VariantError as error:
+            raise CourseError(str(error)) from None
     state = GradingState(course_root)
     digests = {sub: submission_digest(course_root, *sub) for sub in submissions}
     results: dict[tuple[str, str], SubmissionResult] = {}

@@ -46,6 +46,7 @@ class ExecutionJob:
     files: dict[str, bytes] = field(default_factory=dict)
     execute_config: dict[str, Any] = field(default_factory=dict)
     kernel_config: dict[str, Any] = field(default_factory=dict)
+    variant: str | None = None  # the student's variant key (dlmath.variants), if it has one
 
 
 @dataclass(frozen=True)
@@ -59,12 +60,13 @@ class ExecutionResult:
 
 
 def execution_key(nb: NotebookNode, files: dict[str, bytes],
-                  execute_config: dict[str, Any]) -> str:
+                  execute_config: dict[str, Any], variant: str | None = None) -> str:
     """A digest of everything that decides what executing ``nb`` produces.
 
     The code cells in order (test cells with their hidden parts), the kernel, the other files
-    of the folder it runs in, and the execution settings (but the modules preloaded to save
-    time): two notebooks with the same key execute identically.
+    of the folder it runs in, the execution settings (but the modules preloaded to save
+    time) and the student's variant key (the same notebook is right for one student's numbers
+    and wrong for another's): two notebooks with the same key execute identically.
     """
     digest = {
         "kernel": nb.metadata.get("kernelspec", {}).get("name", ""),
@@ -73,6 +75,7 @@ def execution_key(nb: NotebookNode, files: dict[str, bytes],
         "files": {name: hashlib.sha256(data).hexdigest() for name, data in sorted(files.items())},
         "execute": {k: v for k, v in execute_config.items()
                     if k not in ("preload", "zygote_preload")},
+        "variant": variant,
     }
     return hashlib.sha256(json.dumps(digest, sort_keys=True, default=str).encode()).hexdigest()
 
@@ -225,7 +228,8 @@ def execute_job(job: ExecutionJob) -> ExecutionResult:
     pool = _kernel_pool()
     manager = pool.take(kernel_name, config, execute.kernel_arguments(), preload)
     try:
-        execute.preprocess(nb, {"metadata": {"path": "."}, "dlmath": {"files": job.files}},
+        execute.preprocess(nb, {"metadata": {"path": "."},
+                                "dlmath": {"files": job.files, "variant": job.variant}},
                            km=manager)
     finally:
         pool.discard(manager)

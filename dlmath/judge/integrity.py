@@ -98,12 +98,29 @@ def imported_names(source: str) -> set[str]:
             if isinstance(node, ast.Import) for alias in node.names}
 
 
-def suspicious_code(source: str, modules: set[str] = frozenset()) -> list[str]:
+def variant_names(source: str) -> set[str]:
+    """The names ``source`` (a given cell) binds to a student's parameters, as in
+    ``PROBLEM = student_parameters("ex1_ill_conditioned_gd")``."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return set()
+    return {target.id for node in ast.walk(tree) if isinstance(node, ast.Assign)
+            and isinstance(node.value, ast.Call) and isinstance(node.value.func, ast.Name)
+            and node.value.func.id == "student_parameters"
+            for target in node.targets if isinstance(target, ast.Name)}
+
+
+def suspicious_code(source: str, modules: set[str] = frozenset(),
+                    variants: set[str] = frozenset(),
+                    numbers: frozenset[str] = frozenset()) -> list[str]:
     """Sentences describing what in ``source`` looks like tampering (empty if nothing does).
 
-    ``modules`` are names bound to modules elsewhere (``np`` by the given code). A static
-    reading of the student's own code, done outside their process, so nothing they run can
-    hide it. It is a prompt for a human look, not a verdict.
+    ``modules`` are names bound to modules elsewhere (``np`` by the given code); ``variants``
+    names bound to the student's parameters (``PROBLEM``), of which an answer may read only
+    the attributes in ``numbers``: the rest (expected results, tables) is the grader's. A
+    static reading of the student's own code, done outside their process, so nothing they
+    run can hide it. It is a prompt for a human look, not a verdict.
     """
     try:
         tree = ast.parse(source)
@@ -117,7 +134,14 @@ def suspicious_code(source: str, modules: set[str] = frozenset()) -> list[str]:
         if sentence not in found:
             found.append(sentence)
 
+    parents = {child: node for node in ast.walk(tree) for child in ast.iter_child_nodes(node)}
     for node in ast.walk(tree):
+        if isinstance(node, ast.Name) and node.id in variants:
+            parent = parents.get(node)
+            if not (isinstance(parent, ast.Attribute) and parent.attr in numbers):
+                used = ast.unparse(parent) if isinstance(parent, ast.Attribute) else node.id
+                note(node, f"uses {used}, beyond the numbers of {node.id} (its expected "
+                           "results are the grader's)")
         if isinstance(node, ast.Name) and node.id in _SUSPICIOUS_NAMES:
             note(node, _SUSPICIOUS_NAMES[node.id])
         elif isinstance(node, ast.Import | ast.ImportFrom):

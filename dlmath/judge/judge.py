@@ -329,8 +329,8 @@ class Judge:
         loaded, bound = _names(tree)
         needs = loaded - bound - self.own - set(dir(builtins))
         if needs:
-            # It uses the student's work (e.g. `table = spectrum_table()`): it runs in the
-            # student's kernel only, and the names it binds are the student's data.
+            # It uses the student's work (e.g. `table = spectrum_table(SIZES, SEED)`): it runs in
+            # the student's kernel only, and the names it binds are the student's data.
             self.student_names |= bound
             return
         try:

@@ -7,6 +7,7 @@ student's process, and survives infinite loops, crashes and floods of output. So
 
 import asyncio
 import copy
+from contextlib import nullcontext
 from pathlib import Path
 from queue import Empty
 from typing import Any
@@ -16,12 +17,14 @@ from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbclient.util import ensure_async
 from nbformat import NotebookNode
 from nbformat.v4 import new_output
+from nbgrader.coursedir import CourseDirectory
 from nbgrader.preprocessors import (
     Execute,
 )
 from traitlets import Bool, Integer, List, Type, Unicode
 
 from dlmath.cells import is_given_cell, is_test_cell
+from dlmath.course import STUDENT_ID
 from dlmath.deadlines import Deadline
 from dlmath.judge import agent, integrity
 from dlmath.judge.integrity import Finding
@@ -35,6 +38,15 @@ from dlmath.judge.judge import (
 from dlmath.sandbox.kernels import SandboxedKernelManager
 from dlmath.sandbox.policy import unsandboxed_detail
 from dlmath.student.kernel_hooks import PLOTS_INLINE
+from dlmath.variants import VariantError, identity
+from dlmath.variants.derive import check_key
+from dlmath.variants.exercises import numbers_attributes
+from dlmath.variants.secret import key_for
+
+
+def uses_variants(nb: NotebookNode) -> bool:
+    """Whether the notebook's given code takes per-student numbers (``student_parameters``)."""
+    return any(is_given_cell(c) and "student_parameters" in c.source for c in nb.cells)
 
 
 def folder_files(folder: Path) -> dict[str, bytes]:
@@ -102,6 +114,37 @@ class SafeExecute(Execute):
         arguments.append(PLOTS_INLINE)
         return arguments
 
+    def variant_key(self, nb: NotebookNode, resources: Any) -> str | None:
+        """The key of the numbers this submission is graded against (``dlmath.variants``), or
+        None for a notebook without per-student numbers.
+
+        ``dlmath grade``'s workers get it with the job (``resources["dlmath"]["variant"]``);
+        otherwise it is computed here from the course secret and the student id nbgrader's
+        autograde puts in ``resources``, never from anything in the notebook. Raises
+        VariantError, saying why, when the student is unknown or the secret is missing.
+        """
+        if not uses_variants(nb):
+            return None
+        given = (resources or {}).get("dlmath", {}).get("variant")
+        if given:
+            return check_key(given)
+        student = (resources or {}).get("nbgrader", {}).get("student")
+        if not student or not STUDENT_ID.fullmatch(student):
+            got = f"the student id {student!r}, which is not valid" if student else \
+                "no student id"
+            raise VariantError(
+                f"cannot tell whose numbers to grade this notebook against: nbgrader gave {got}. "
+                "Each student's numbers come from their id: grade submissions with `nbgrader "
+                "autograde` or `dlmath grade`, from submitted/<student id>/<assignment>/")
+        return key_for(Path(CourseDirectory(config=self.config).root), self.config, student)
+
+    def _introduce(self) -> None:
+        """Tell the student's kernel whose numbers it computes with, before any student code
+        runs in it (the judge is told separately, in this process)."""
+        if self._variant is not None:
+            run_sync(self._exchange)(f"import dlmath.variants.identity as _v; "
+                                     f"_v.assume({self._variant!r}); del _v", self.timeout or 60)
+
     # -- the notebook ---------------------------------------------------------------------
 
     def preprocess(self, nb: NotebookNode, resources: Any = None,
@@ -134,6 +177,7 @@ class SafeExecute(Execute):
         NotebookClient.__init__(self, nb, km)
         self.reset_execution_trackers()
         self._check_assign_resources(resources)
+        self._variant = self.variant_key(nb, resources)
         self.extra_arguments = self.kernel_arguments()
         nb.metadata.setdefault("dlmath", {})[integrity.EXECUTION] = []
         self._scan_answers(nb)
@@ -150,8 +194,11 @@ class SafeExecute(Execute):
                 if info is not None:
                     nb.metadata["language_info"] = info["content"]["language_info"]
                 send_files(self, self._files(), self.timeout or 60)
-                judge = Judge(self, [c.source for c in nb.cells if is_given_cell(c)],
-                              timeout=self.timeout or 60)
+                self._introduce()
+                # The given cells run in the judge too: with the submission's numbers.
+                with identity.grading_as(self._variant) if self._variant else nullcontext():
+                    judge = Judge(self, [c.source for c in nb.cells if is_given_cell(c)],
+                                  timeout=self.timeout or 60)
                 for index, cell in enumerate(nb.cells):
                     if cell.cell_type != "code":
                         continue
@@ -191,13 +238,15 @@ class SafeExecute(Execute):
         """Record what in the student's own cells looks like tampering (read, not run)."""
         given_cells = [c.source for c in nb.cells if is_given_cell(c)]
         modules = set().union(*(integrity.imported_names(source) for source in given_cells))
+        variants = set().union(*(integrity.variant_names(source) for source in given_cells))
+        numbers = numbers_attributes() if variants else frozenset()
         given = set().union(*(integrity.top_level_names(source) for source in given_cells))
         given -= modules
         for index, cell in enumerate(nb.cells):
             if cell.cell_type != "code" or is_test_cell(cell) or is_given_cell(cell):
                 continue
             where = integrity.cell_name(cell, index)
-            for sentence in integrity.suspicious_code(cell.source, modules):
+            for sentence in integrity.suspicious_code(cell.source, modules, variants, numbers):
                 self._found("suspicious code", where, sentence)
             for name in sorted(integrity.top_level_names(cell.source) & given):
                 self._found("suspicious code", where, f"redefines the given {name}")
@@ -405,6 +454,7 @@ class SafeExecute(Execute):
         await ensure_async(self.km.start_kernel(extra_arguments=self.extra_arguments))
         await self.async_start_new_kernel_client()
         send_files(self, self._files(), self.timeout or 60)
+        self._introduce()
 
     @staticmethod
     async def _shutdown(manager: Any) -> None:

@@ -4,8 +4,10 @@ Per test cell: points, how many graded submissions passed it, the mean points an
 discrimination index (correlation between passing this cell and the rest of the exercise's
 score: near 0 or negative means the cell does not separate strong from weak work, which
 often means it tests something else than intended). Per exercise: the distribution of total
-scores. And the checks that failed most often, read from the autograded notebooks' error
-messages. Written as one HTML page with matplotlib plots embedded, plus a terminal summary.
+scores. The checks that failed most often, read from the autograded notebooks' error
+messages. And, for exercises with per-student variants, the parameter values whose students
+pass a test cell markedly less often than the others (an unluckily harder variant). Written as
+one HTML page with matplotlib plots embedded, plus a terminal summary.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 import base64
 import io
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,9 +24,13 @@ import numpy as np
 from nbgrader.api import Gradebook
 
 from dlmath.cells import grade_id, is_test_cell
+from dlmath.course import load_config
 from dlmath.grading.status import CHANGED, GRADED, MANUAL_PENDING, grade_entries
 from dlmath.reports.html import render
 from dlmath.reports.tables import format_table
+from dlmath.variants import VariantError
+from dlmath.variants.exercises import PARAMETERS, parameters
+from dlmath.variants.secret import key_for, settings
 
 # Submissions whose autograded cells have scores; the others are left out, and counted.
 COUNTED = (GRADED, MANUAL_PENDING, CHANGED)
@@ -38,6 +45,7 @@ class CellStats:
     points: float
     scores: list[float] = field(default_factory=list)
     rest: list[float] = field(default_factory=list)
+    students: list[str] = field(default_factory=list)  # whose each score is
 
     @property
     def n(self) -> int:
@@ -84,6 +92,94 @@ class ItemAnalysis:
 
     exercises: dict[str, ExerciseStats]
     failures: Counter  # (assignment, cell, message) -> submissions failing with it
+    harder_variants: list[VariantFlag] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class VariantFlag:
+    """Students whose ``parameter`` has ``value`` pass ``cell`` less often than the others."""
+
+    assignment: str
+    cell: str
+    parameter: str
+    value: str
+    passed: int
+    n: int
+    others_passed: int
+    others_n: int
+    p_value: float
+
+    @property
+    def rates(self) -> str:
+        """The two pass rates, for reports: 'this value vs the others'."""
+        return (f"{self.passed}/{self.n} ({100 * self.passed / self.n:.0f}%) vs "
+                f"{self.others_passed}/{self.others_n} "
+                f"({100 * self.others_passed / self.others_n:.0f}%)")
+
+
+# Which group of a parameter a student is in: (assignment, student) -> {parameter: value}, or
+# None for an assignment without per-student variants.
+GroupsOf = Callable[[str, str], dict[str, str] | None]
+
+
+def course_groups(course_root: Path) -> GroupsOf:
+    """The parameter values of each student's variant in this course (None for assignments
+    without variants, or when variants are off or the course secret is missing)."""
+    config = load_config(course_root)
+
+    def groups(assignment: str, student: str) -> dict[str, str] | None:
+        if assignment not in PARAMETERS or not settings(config).enabled:
+            return None
+        try:
+            return parameters(assignment, key_for(course_root, config, student)).groups()
+        except VariantError:
+            return None
+
+    return groups
+
+
+def harder_variants(exercises: dict[str, ExerciseStats], groups_of: GroupsOf,
+                    alpha: float = 0.01, min_gap: float = 0.2) -> list[VariantFlag]:
+    """The (test cell, parameter value) pairs whose students pass markedly less often.
+
+    For every test cell and every value a parameter takes, Fisher's exact test (one-sided)
+    compares the pass rate of the students with that value against everybody else's; a pair
+    is flagged when the difference is at least ``min_gap`` and significant at ``alpha`` after
+    a Bonferroni correction for the number of pairs compared, so a class's chance spread
+    raises nothing.
+    """
+    from scipy.stats import fisher_exact  # only when there are variants to compare
+
+    candidates = []
+    for ex in exercises.values():
+        for cell in ex.cells.values():
+            seen: dict[tuple[str, str], list[bool]] = {}
+            everyone = []
+            for student, score in zip(cell.students, cell.scores, strict=True):
+                groups = groups_of(ex.assignment, student)
+                if groups is None:
+                    continue
+                everyone.append(score >= cell.points)
+                for parameter, value in groups.items():
+                    seen.setdefault((parameter, value), []).append(score >= cell.points)
+            for (parameter, value), passes in seen.items():
+                n, others_n = len(passes), len(everyone) - len(passes)
+                if not n or not others_n:
+                    continue
+                passed, others_passed = sum(passes), sum(everyone) - sum(passes)
+                candidates.append((ex.assignment, cell.cell, parameter, value, passed, n,
+                                   others_passed, others_n))
+    flags = []
+    for assignment, cell, parameter, value, passed, n, others_passed, others_n in candidates:
+        if others_passed / others_n - passed / n < min_gap:
+            continue
+        _, p_value = fisher_exact([[passed, n - passed],
+                                   [others_passed, others_n - others_passed]],
+                                  alternative="less")
+        if p_value * len(candidates) < alpha:
+            flags.append(VariantFlag(assignment, cell, parameter, value, passed, n,
+                                     others_passed, others_n, float(p_value)))
+    return sorted(flags, key=lambda f: f.p_value)
 
 
 def analyse(gradebook: Gradebook, course_root: Path) -> ItemAnalysis:
@@ -110,13 +206,15 @@ def analyse(gradebook: Gradebook, course_root: Path) -> ItemAnalysis:
                                                           float(g.max_score)))
             stats.scores.append(float(g.score))
             stats.rest.append(auto_total - float(g.score))
+            stats.students.append(entry.student)
         ex.totals.append(float(submission.score))
         for notebook in submission.notebooks:
             path = (course_root / "autograded" / entry.student / entry.assignment
                     / f"{notebook.name}.ipynb")
             for cell, message in failing_checks(path):
                 failures[(entry.assignment, cell, message)] += 1
-    return ItemAnalysis(exercises, failures)
+    return ItemAnalysis(exercises, failures,
+                        harder_variants(exercises, course_groups(course_root)))
 
 
 def failing_checks(path: Path) -> list[tuple[str, str]]:
@@ -156,6 +254,11 @@ def terminal_summary(analysis: ItemAnalysis, hardest: int = 5, common: int = 5) 
     if top:
         parts.append(format_table(["most common failing checks", "test cell", "submissions"],
                                   [[_short(m, 70), cell, n] for (_, cell, m), n in top]))
+    if analysis.harder_variants:
+        parts.append(format_table(
+            ["harder variants: test cell", "exercise", "students with", "passed vs the others"],
+            [[f.cell, f.assignment, f"{f.parameter} = {f.value}", f.rates]
+             for f in analysis.harder_variants]))
     return "\n\n".join(parts)
 
 
@@ -217,13 +320,16 @@ def render_html(analysis: ItemAnalysis, title: str = "Item analysis") -> str:
         failing = [{"count": n, "cell": cell, "message": m}
                    for (a, cell, m), n in analysis.failures.most_common()
                    if a == ex.assignment][:10]
+        harder = [{"cell": f.cell, "group": f"{f.parameter} = {f.value}", "rates": f.rates,
+                   "p": f"{f.p_value:.2g}"}
+                  for f in analysis.harder_variants if f.assignment == ex.assignment]
         exercises.append({
             "assignment": ex.assignment, "graded": graded, "max_score": f"{ex.max_score:g}",
             "mean": f"{np.mean(ex.totals):.1f}" if graded else "-",
             "median": f"{np.median(ex.totals):g}" if graded else "-",
             "left_out": ", ".join(f"{n} {s}" for s, n in sorted(ex.left_out.items())) or "-",
             "figure": exercise_figure(ex) if graded else "", "cells": cells,
-            "failing": failing})
+            "failing": failing, "harder": harder})
     return render("item_analysis.html.j2", title=title, exercises=exercises)
 
 

@@ -36,6 +36,7 @@ from traitlets.config import Config
 
 from dlmath.course import CONFIG_FILE, CourseError, assignment_ids, load_config, open_api
 from dlmath.student.kernel_hooks import PLOTS_INLINE
+from dlmath.variants import identity
 
 # The first line of the student config; a file without it is not ours and is never replaced.
 CONFIG_MARKER = "# Written by `dlmath lab`"
@@ -245,10 +246,14 @@ def prepare_student_copy(course_root: Path, workdir: Path) -> StudentCopy:
     return copy
 
 
-def lab_environment(copy: StudentCopy, base: dict[str, str] | None = None) -> dict[str, str]:
+def lab_environment(copy: StudentCopy, base: dict[str, str] | None = None,
+                    variant_key: str | None = None) -> dict[str, str]:
     """The environment JupyterLab runs in: the working copy's Jupyter config folder is its
-    config folder (JupyterLab's custom CSS is read only there), then the usual ones."""
+    config folder (JupyterLab's custom CSS is read only there), then the usual ones; with
+    ``variant_key``, the student's kernels compute with that student's numbers."""
     env = dict(os.environ if base is None else base)
+    if variant_key is not None:
+        env[identity.ENVIRONMENT] = variant_key
     usual = env.get("JUPYTER_CONFIG_DIR") or str(Path.home() / ".jupyter")
     env["JUPYTER_CONFIG_PATH"] = os.pathsep.join(filter(None, [usual,
                                                                env.get("JUPYTER_CONFIG_PATH")]))
@@ -290,7 +295,7 @@ def check_jupyterlab() -> None:
 
 
 def start_lab(copy: StudentCopy, *, ip: str, port: int | None, open_browser: bool,
-              allow_root: bool = False) -> None:
+              allow_root: bool = False, variant_key: str | None = None) -> None:
     """Replace this process by JupyterLab running in the working copy (does not return).
 
     exec rather than a child process: Ctrl+C, SIGTERM and the exit code then belong to
@@ -298,7 +303,7 @@ def start_lab(copy: StudentCopy, *, ip: str, port: int | None, open_browser: boo
     """
     command = lab_command(copy, ip=ip, port=port, open_browser=open_browser,
                           allow_root=allow_root)
-    env = lab_environment(copy)
+    env = lab_environment(copy, variant_key=variant_key)
     os.chdir(copy.root)
     sys.stdout.flush()
     sys.stderr.flush()

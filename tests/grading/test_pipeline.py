@@ -137,14 +137,31 @@ def test_files_named_like_modules_are_reported(course: Path) -> None:
         "numpy.py has the name of the module numpy (it shadows it in the kernel)"}
 
 
-def test_identical_notebooks_are_executed_once(course: Path) -> None:
-    """Copies (blank releases, a shared solution) share one execution, and all are graded."""
+def _blank_copies(course: Path) -> list[str]:
     for name in ("blank_again", "blank_once_more"):
         shutil.copytree(course / "submitted" / "blank", course / "submitted" / name)
+    return ["blank", "blank_again", "blank_once_more"]
+
+
+def test_identical_notebooks_are_executed_once(course: Path) -> None:
+    """Copies (blank releases, a shared solution) share one execution, and all are graded,
+    when everybody has the same numbers (per-student variants off)."""
+    with (course / "nbgrader_config.py").open("a") as config:
+        config.write("\nc.StudentVariants.enabled = False\n")
+    blank_names = _blank_copies(course)
     results = {r.student: r for r in grade(open_api(course), course, [ASSIGNMENT], workers=2)}
     assert scores(list(results.values())) == {
         "reference": 10, "blank": 0, "steps_off_by_one": 8, "blank_again": 0,
         "blank_once_more": 0}
-    blanks = [results[name] for name in ("blank", "blank_again", "blank_once_more")]
+    blanks = [results[name] for name in blank_names]
     assert sum(bool(r.executed_by) for r in blanks) == 1, [r.executed_by for r in blanks]
     assert len(list((course / ".dlmath" / "executed").glob("*.ipynb"))) == 3
+
+
+def test_copies_from_students_with_their_own_numbers_are_each_executed(course: Path) -> None:
+    """With per-student variants the same notebook means other numbers for each student: no
+    execution is shared (a copied notebook is graded against the copier's numbers)."""
+    blank_names = _blank_copies(course)
+    results = {r.student: r for r in grade(open_api(course), course, [ASSIGNMENT], workers=2)}
+    assert all(results[name].executed_by for name in blank_names)
+    assert len(list((course / ".dlmath" / "executed").glob("*.ipynb"))) == 5

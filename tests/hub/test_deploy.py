@@ -10,6 +10,7 @@ import re
 import stat
 import subprocess
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 import yaml
@@ -24,6 +25,7 @@ from dlmath.hub.launch import (
     HubSettings,
     student_nbgrader_config,
 )
+from dlmath.variants.derive import student_key
 
 KUBERNETES = repository_root() / "deploy" / "kubernetes"
 # The chart's values, by the keys of its values.yaml (jupyterhub/values.yaml of
@@ -134,6 +136,44 @@ def test_each_student_runs_as_their_own_uid(values: dict) -> None:
     assert values["singleuser"]["uid"] == 0
     mounts = {m["mountPath"] for m in values["hub"]["extraVolumeMounts"]}
     assert any(path in config for path in mounts), "the roster's mount is not read"
+
+
+def test_students_kernels_get_their_variant_key_from_the_course_secret(values: dict,
+                                                                     tmp_path: Path) -> None:
+    """The hub's extraConfig, run with its mounts in a temp folder: each student's
+    DLMATH_VARIANT_KEY is the key dlmath computes from the same secret (the hub's image has no
+    dlmath, so the snippet restates the formula)."""
+    (snippet,) = values["hub"]["extraConfig"].values()
+    mounts = {m["name"]: m["mountPath"] for m in values["hub"]["extraVolumeMounts"]}
+    assert {m["name"] for m in values["hub"]["extraVolumes"]} == set(mounts)
+    secret = bytes(range(32))
+    for name, mount in sorted(mounts.items(), key=lambda item: -len(item[1])):  # longest first
+        folder = tmp_path / name
+        folder.mkdir()
+        snippet = snippet.replace(mount, str(folder))
+    (tmp_path / "roster" / "roster.json").write_text('{"s2600001": 20001}')
+    (tmp_path / "course-secret" / "course_secret").write_text(secret.hex() + "\n")
+    config = Config()
+    exec(compile(snippet, "extraConfig", "exec"), {"c": config})  # noqa: S102 - our own file
+    environment = config.KubeSpawner.environment.get_value({})
+    for login in ("s2600001", "teach", "étudiant"):
+        spawner = SimpleNamespace(user=SimpleNamespace(name=login))
+        assert environment["DLMATH_VARIANT_KEY"](spawner) == student_key(secret, login)
+    # The formgrader grades with the same secret, mounted from the same Kubernetes secret.
+    grader = config_of(formgrader_config_map()["nbgrader_config.py"])
+    (volume,) = [v for v in values["hub"]["extraVolumes"] if "secret" in v]
+    spec = pod_spec({(d["kind"], d["metadata"]["name"]): d for d in load_all("formgrader.yaml")})
+    (grader_volume,) = [v for v in spec["volumes"] if "secret" in v]
+    assert grader_volume["secret"]["secretName"] == volume["secret"]["secretName"]
+    (container,) = spec["containers"]
+    mount = next(m["mountPath"] for m in container["volumeMounts"]
+                 if m["name"] == grader_volume["name"])
+    assert grader.StudentVariants.secret_file == f"{mount}/course_secret"
+
+
+def formgrader_config_map() -> dict[str, str]:
+    """The data of formgrader.yaml's ConfigMap of the grader's Jupyter settings."""
+    return next(d["data"] for d in load_all("formgrader.yaml") if d["kind"] == "ConfigMap")
 
 
 @pytest.fixture(scope="module")

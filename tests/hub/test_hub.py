@@ -29,6 +29,7 @@ from nbgrader.api import Gradebook
 from nbgrader.utils import parse_utc
 from traitlets.config.loader import PyFileConfigLoader
 
+from dlmath.course import load_config
 from dlmath.hub.launch import (
     HUB_CONFIG,
     SETTINGS_VARIABLE,
@@ -37,6 +38,7 @@ from dlmath.hub.launch import (
     write_hub_files,
 )
 from dlmath.student.lab import VALIDATE_CSS
+from dlmath.variants.secret import key_for
 
 pytestmark = pytest.mark.hub
 
@@ -289,6 +291,9 @@ def test_hub_config_serves_the_roster_and_the_formgrader_as_a_service(
             account.home / ".jupyter" / "lab" / "user-settings")
         assert environment["JUPYTERLAB_WORKSPACES_DIR"](spawner) == str(
             account.home / ".jupyter" / "lab" / "workspaces")
+        # The student's kernels compute with the student's own numbers (dlmath/variants).
+        assert environment["DLMATH_VARIANT_KEY"](spawner) == key_for(
+            term.k.course, load_config(term.k.course), account.login)
 
 
 # --- bad input: a clear message, nothing changed ---------------------------------------------

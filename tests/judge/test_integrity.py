@@ -17,7 +17,9 @@ from dlmath.judge.integrity import (
     record,
     suspicious_code,
     top_level_names,
+    variant_names,
 )
+from dlmath.variants.exercises import numbers_attributes
 from grader_tests.students import load_variants
 
 SOLUTION = re.compile(r"### BEGIN SOLUTION\n(.*?)### END SOLUTION", re.DOTALL)
@@ -43,14 +45,37 @@ def test_honest_code_of_every_exercise_is_not_flagged() -> None:
     root = repository_root()
     for assignment in assignment_ids(root):
         source = nbformat.read(root / "source" / assignment / f"{assignment}.ipynb", 4)
-        given = {name for c in source.cells if c.metadata.get("nbgrader", {}).get("locked")
-                 and c.cell_type == "code" for name in imported_names(c.source)}
+        locked = [c.source for c in source.cells if c.cell_type == "code"
+                  and c.metadata.get("nbgrader", {}).get("locked")]
+        given = {name for code in locked for name in imported_names(code)}
+        variants = {name for code in locked for name in variant_names(code)}
+        assert variants == {"PROBLEM"}, assignment
         for cell in source.cells:
             for solution in SOLUTION.findall(cell.source):
-                assert suspicious_code(solution, given) == [], (assignment, solution[:80])
+                assert suspicious_code(solution, given, variants, numbers_attributes()) == [], (
+                    assignment, solution[:80])
         for variant in load_variants(root / "grader_tests" / "variants", assignment)[2:]:
             if variant.kind == "alternative":
-                assert suspicious_code(variant.code, given) == [], variant.path
+                assert suspicious_code(variant.code, given, variants,
+                                       numbers_attributes()) == [], variant.path
+
+
+@pytest.mark.parametrize("code", [
+    "paths = {lr: PROBLEM.path(lr) for lr in LEARNING_RATES}",
+    "def convergence_table():\n    return PROBLEM.table()",
+    "answer = getattr(PROBLEM, 'table')()",
+    "P = PROBLEM\nrows = P.table()",
+])
+def test_answers_taken_from_the_students_parameters_are_flagged(code: str) -> None:
+    """The parameters' expected results are the grader's: an answer that reaches them beyond
+    the numbers (directly, by getattr, through an alias) is flagged."""
+    found = suspicious_code(code, {"np"}, {"PROBLEM"}, numbers_attributes())
+    assert any("beyond the numbers of PROBLEM" in sentence for sentence in found), found
+
+
+def test_reading_the_students_numbers_is_not_flagged() -> None:
+    code = "start = np.array(PROBLEM.x0)\nrates = [2 / c for c in PROBLEM.curvatures]"
+    assert suspicious_code(code, {"np"}, {"PROBLEM"}, numbers_attributes()) == []
 
 
 def test_names_a_cell_binds_at_top_level() -> None:

@@ -240,3 +240,42 @@ def test_a_notebook_that_times_out_twice_is_flagged_with_both_runs(tmp_path: Pat
     assert nb.cells[1].outputs[-1].ename == "CellTimeoutError"
     assert nb.cells[2].outputs[0].data["text/plain"] == "21"
     assert nb.cells[4].outputs[-1].ename == "CellTimeoutError"  # the test cell: 0 points
+
+
+def _reference_ex1() -> NotebookNode:
+    source = nbformat.read(REPO / "source" / EX1 / NOTEBOOK, as_version=4)
+    release = nbformat.read(REPO / "release" / EX1 / NOTEBOOK, as_version=4)
+    return build_submission(source, release, load_variants(REPO / "grader_tests" / "variants",
+                                                           EX1)[0])
+
+
+def test_an_unknown_student_at_grading_time_is_a_clear_error(tmp_path: Path) -> None:
+    """Per-student numbers need the id of the submission (from nbgrader's resources)."""
+    from dlmath.variants import VariantError
+
+    for resources, why in (({}, "no student id"),
+                           ({"nbgrader": {"student": "../x"}}, "the student id '../x', which "
+                                                              "is not valid")):
+        with pytest.raises(VariantError, match=f"cannot tell whose numbers to grade this "
+                                               f"notebook against: nbgrader gave {why}"):
+            SafeExecute().preprocess(_reference_ex1(), resources)
+
+
+def test_the_kernel_and_the_judge_compute_with_the_injected_students_numbers(
+        tmp_path: Path) -> None:
+    """The key comes with the job (as from dlmath grade's pipeline): the given cell shows
+    that student's numbers in the kernel and the reference passes the judge's tests, which
+    compute their expectations from the same numbers."""
+    from dlmath.variants.derive import student_key
+    from dlmath.variants.ex1 import ex1_parameters
+
+    key = student_key(b"a course secret!", "alice")
+    nb = _reference_ex1()
+    SafeExecute().preprocess(nb, {"metadata": {"path": str(tmp_path)},
+                                  "dlmath": {"files": {}, "variant": key}})
+    shown = cell(nb, "given_code").outputs[0].data["text/markdown"]
+    assert shown == ex1_parameters(key)._repr_markdown_()
+    assert shown != ex1_parameters("shared")._repr_markdown_()
+    tests = [c for c in nb.cells if (grade_id(c) or "").startswith("test_")]
+    assert len(tests) == 6
+    assert [grade_id(c) for c in tests if any(o.output_type == "error" for o in c.outputs)] == []

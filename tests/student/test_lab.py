@@ -117,7 +117,9 @@ def test_jupyterlab_runs_in_the_copy_on_loopback(tmp_path: Path) -> None:
     assert "--allow-root" not in command
     assert "--LabApp.custom_css=True" in command  # Validate's message (VALIDATE_CSS)
     env = lab_environment(copy, {"JUPYTER_CONFIG_PATH": "/elsewhere", "PATH": "/usr/bin",
-                                 "JUPYTER_CONFIG_DIR": "/mine"})
+                                 "JUPYTER_CONFIG_DIR": "/mine"}, variant_key="ab" * 32)
+    # The student's kernels compute with the student's own numbers (dlmath/variants).
+    assert env["DLMATH_VARIANT_KEY"] == "ab" * 32
     # The copy's settings first (JupyterLab reads custom CSS from there only), then the usual.
     assert env["JUPYTER_CONFIG_DIR"] == str(copy.jupyter_config)
     assert env["JUPYTER_CONFIG_PATH"].split(os.pathsep) == ["/mine", "/elsewhere"]

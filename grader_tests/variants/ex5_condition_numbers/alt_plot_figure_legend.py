@@ -10,6 +10,6 @@ def plot_convergence(ax=None):
     for f in (f1, f2):
         ax.contour(xs, ys, f(np.array([xs, ys])), levels=6)
     ax.plot(*gradient_descent(grad_f1, X0, 0.5, 100).T, label="f1")
-    ax.plot(*gradient_descent(grad_f2, X0, 1 / 200, 100).T, label="f2")
+    ax.plot(*gradient_descent(grad_f2, X0, 1 / (2 * KAPPA), 100).T, label="f2")
     fig.legend()
     return ax

@@ -1,4 +1,4 @@
-"""A while loop with a counter, math.hypot-free manual norm, and pyplot-style plotting.
+"""A while loop with a counter, math.hypot-free manual norm, pyplot-style plotting, 1/L from the Hessian.
 
 kind: alternative
 """
@@ -26,7 +26,7 @@ def plot_convergence(ax=None):
     ax.contourf(xs, ys, np.log1p(f2([xs, ys])), levels=20, cmap="viridis")
     ax.contour(xs, ys, f1([xs, ys]), colors="white", linestyles="dashed")
     ax.plot(*X0, "r*", markersize=12)
-    for label, (grad, lr) in {"f1": (grad_f1, 1 / 2), "f2": (grad_f2, 1 / 200)}.items():
+    for label, (grad, lr) in {"f1": (grad_f1, 1 / 2), "f2": (grad_f2, 1 / np.linalg.eigvalsh(hessian(f2, X0))[-1])}.items():
         path = gradient_descent(grad, X0, lr, 100)
         ax.plot(path[:, 0], path[:, 1], "-o", markersize=2, label=label)
     ax.set_aspect("equal")
