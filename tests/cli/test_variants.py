@@ -8,11 +8,12 @@ import pytest
 
 from dlmath.cli.main import EXIT_OK, EXIT_USAGE, main
 from dlmath.course import copy_course, load_config, repository_root
-from dlmath.variants.ex1 import EX1, ex1_parameters
-from dlmath.variants.ex2 import EX2, ex2_parameters
-from dlmath.variants.ex3 import EX3, ex3_parameters
-from dlmath.variants.ex4 import EX4, ex4_parameters
-from dlmath.variants.ex5 import EX5, ex5_parameters
+from dlmath.variants.ex1 import EX1
+from dlmath.variants.ex2 import EX2
+from dlmath.variants.ex3 import EX3
+from dlmath.variants.ex4 import EX4
+from dlmath.variants.ex5 import EX5
+from dlmath.variants.exercises import Parameters, parameters
 from dlmath.variants.secret import ensure_secret, key_for
 
 
@@ -23,11 +24,17 @@ def course(tmp_path: Path) -> Path:
     return course
 
 
+def show_alice(course: Path, capsys: pytest.CaptureFixture[str], assignment: str,
+               ) -> tuple[str, Parameters]:
+    """What ``dlmath variants show alice ASSIGNMENT`` prints, and alice's parameters."""
+    assert main(["--course", str(course), "variants", "show", "alice", assignment]) == EXIT_OK
+    return capsys.readouterr().out, parameters(assignment,
+                                               key_for(course, load_config(course), "alice"))
+
+
 def test_show_prints_the_students_numbers_and_expected_results(
         course: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["--course", str(course), "variants", "show", "alice", EX1]) == EXIT_OK
-    out = capsys.readouterr().out
-    problem = ex1_parameters(key_for(course, load_config(course), "alice"))
+    out, problem = show_alice(course, capsys, EX1)
     lx, ly = problem.curvatures
     assert f"curvatures (lambda_x, lambda_y)  {lx:g}, {ly:g}" in out
     rates = ", ".join(f"{r:g}" for r in problem.learning_rates)
@@ -42,9 +49,7 @@ def test_show_prints_the_students_numbers_and_expected_results(
 
 def test_show_prints_ex4s_predictions_and_curves_per_epoch(
         course: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["--course", str(course), "variants", "show", "alice", EX4]) == EXIT_OK
-    out = capsys.readouterr().out
-    problem = ex4_parameters(key_for(course, load_config(course), "alice"))
+    out, problem = show_alice(course, capsys, EX4)
     label = ", ".join(map(str, problem.true_label))
     assert f"true class (TRUE_LABEL)      {problem.true_class} ({label})" in out
     first = ", ".join(f"{q:g}" for q in problem.predictions[0])
@@ -60,9 +65,7 @@ def test_show_prints_ex4s_predictions_and_curves_per_epoch(
 
 def test_show_prints_the_students_example_network_for_ex3(
         course: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["--course", str(course), "variants", "show", "alice", EX3]) == EXIT_OK
-    out = capsys.readouterr().out
-    problem = ex3_parameters(key_for(course, load_config(course), "alice"))
+    out, problem = show_alice(course, capsys, EX3)
     assert f"example network                   make_problem({problem.seed})" in out
     sizes = f"{problem.N}, {problem.D}, {problem.H}, {problem.C}"
     assert f"sizes N, D, H, C                  {sizes}" in out
@@ -76,9 +79,7 @@ def test_show_prints_the_students_example_network_for_ex3(
 
 def test_show_prints_ex5s_kappa_start_and_convergence_table(
         course: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["--course", str(course), "variants", "show", "alice", EX5]) == EXIT_OK
-    out = capsys.readouterr().out
-    problem = ex5_parameters(key_for(course, load_config(course), "alice"))
+    out, problem = show_alice(course, capsys, EX5)
     assert f"x^2 + {problem.kappa:g} y^2" in out
     [start] = [line for line in out.splitlines() if line.strip().startswith("start X0")]
     assert start.endswith(f"  {problem.x0[0]:g}, {problem.x0[1]:g}")
@@ -102,9 +103,7 @@ def test_show_says_which_assignments_have_no_variants(
     assert "week9_extra: no per-student variants" in out
 def test_show_prints_ex2s_sizes_seed_and_table(course: Path,
                                               capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["--course", str(course), "variants", "show", "alice", EX2]) == EXIT_OK
-    out = capsys.readouterr().out
-    problem = ex2_parameters(key_for(course, load_config(course), "alice"))
+    out, problem = show_alice(course, capsys, EX2)
     assert f"SIZES                         {', '.join(map(str, problem.sizes))}" in out
     assert f"SEED                          {problem.seed}" in out
     rows = [line.split() for line in out.splitlines()[-6:]]
