@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import nbformat
 import pytest
@@ -100,6 +101,14 @@ def test_answers_copied_from_another_student_lose_points(runs: Runs) -> None:
         assert failed["copied from own outputs"] == frozenset(), numbers
 
 
+def hand_in_copy(course: Path, assignment: str, student: str, copied_from: str) -> None:
+    """Hand in, as ``student``, the reference with ``assignment``'s copied answer hard-coded
+    from the outputs of ``copied_from`` (``grader_tests/copies.py``)."""
+    answer = COPIES[assignment].answer(key_for(course, load_config(course), copied_from))
+    write_submission(course, student, Variant(assignment, student, "mistake", "copied",
+                                              code="\n".join(answer.values()) + "\n"))
+
+
 @pytest.mark.parametrize("assignment", sorted(COPIES))
 def test_a_copied_notebook_is_graded_against_the_copiers_numbers(released_course,  # noqa: ANN001
                                                                  assignment: str) -> None:
@@ -109,10 +118,7 @@ def test_a_copied_notebook_is_graded_against_the_copiers_numbers(released_course
     config = load_config(released_course)
     copy = COPIES[assignment]
     for student, source in (("copier", "reference"), ("self_copier", "self_copier")):
-        answer = copy.answer(key_for(released_course, config, source))
-        write_submission(released_course, student,
-                         Variant(assignment, student, "mistake", "copied",
-                                 code="\n".join(answer.values()) + "\n"))
+        hand_in_copy(released_course, assignment, student, source)
     assert key_for(released_course, config, "copier") != key_for(released_course, config,
                                                                  "reference")
     results = {r.student: r for r in grade(open_api(released_course), released_course,
@@ -127,12 +133,7 @@ def test_plain_nbgrader_autograde_grades_a_copy_against_the_copiers_numbers(
     """The `nbgrader autograde` command, with the course's config and nothing of dlmath's
     command line: the student id nbgrader grades decides the numbers."""
     assignment = "ex1_ill_conditioned_gd"
-    config = load_config(released_course)
-    copy = COPIES[assignment]
-    answer = copy.answer(key_for(released_course, config, "reference"))
-    write_submission(released_course, "plain_copier",
-                     Variant(assignment, "plain_copier", "mistake", "copied",
-                             code="\n".join(answer.values()) + "\n"))
+    hand_in_copy(released_course, assignment, "plain_copier", "reference")
     nbgrader = [sys.executable, "-m", "nbgrader", "autograde", assignment,
                 "--student", "plain_copier", "--force"]
     done = subprocess.run(nbgrader, cwd=released_course, capture_output=True, text=True,
@@ -141,4 +142,4 @@ def test_plain_nbgrader_autograde_grades_a_copy_against_the_copiers_numbers(
     with Gradebook(open_api(released_course).coursedir.db_url) as gradebook:
         lost = {c.name for c in read_scores(gradebook, assignment, "plain_copier")
                 if c.autograded and c.score < c.max_score}
-    assert lost == copy.loses
+    assert lost == COPIES[assignment].loses
