@@ -18,9 +18,11 @@ import atexit
 import functools
 import hashlib
 import json
+import logging
 import os
 import socket
 import tempfile
+import threading
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -143,18 +145,40 @@ class _KernelPool:
         self.spares: dict[str, SandboxedKernelManager] = {}
         self.zygote: Zygote | None = None
         self.zygote_fails = False
+        self.launching: threading.Thread | None = None
         atexit.register(self.close)
 
     def take(self, kernel_name: str, config: Config, arguments: list[str],
              preload: list[str]) -> SandboxedKernelManager:
-        """A started kernel for this job; a new spare is launched for the next one."""
+        """A started kernel for this job; a new spare is launched for the next one, in the
+        background, while this job runs."""
         wanted = json.dumps([kernel_name, arguments, config], sort_keys=True, default=str)
+        self._settle()
         kernel = self.spares.pop(wanted, None) or self._start(kernel_name, config, arguments,
                                                               preload)
         for spare in self.spares.values():  # a spare for other settings is of no use now
             self.discard(spare)
-        self.spares = {wanted: self._start(kernel_name, config, arguments, preload)}
+        self.spares = {}
+        self.launching = threading.Thread(target=self._launch, daemon=True,
+                                          args=(wanted, kernel_name, config, arguments, preload))
+        self.launching.start()
         return kernel
+
+    def _launch(self, wanted: str, kernel_name: str, config: Config, arguments: list[str],
+                preload: list[str]) -> None:
+        """Start the spare for the next job (on the ``launching`` thread)."""
+        try:
+            self.spares[wanted] = self._start(kernel_name, config, arguments, preload)
+        except Exception as error:  # noqa: BLE001 - the next job starts a kernel of its own
+            logging.getLogger("dlmath").warning(
+                "could not start a spare kernel (%s: %s); the next notebook starts its own",
+                type(error).__name__, error)
+
+    def _settle(self) -> None:
+        """Wait for the spare being launched, if any."""
+        if self.launching is not None:
+            self.launching.join()
+            self.launching = None
 
     def _zygote(self, preload: list[str]) -> Zygote | None:
         """The zygote, (re)started when it lacks a module the job preloads."""
@@ -200,6 +224,7 @@ class _KernelPool:
 
     def close(self) -> None:
         """Stop every spare kernel, and the zygote."""
+        self._settle()
         for spare in self.spares.values():
             self.discard(spare)
         self.spares.clear()

@@ -1,11 +1,15 @@
-"""Execution jobs: what the execution key covers, copying outputs back, preloaded modules."""
+"""Execution jobs: what the execution key covers, copying outputs back, preloaded modules,
+and the spare kernel each worker starts for its next job."""
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
+from traitlets.config import Config
 
-from dlmath.grading.workers import copy_outputs, execution_key, imported_modules
+from dlmath.grading.workers import _KernelPool, copy_outputs, execution_key, imported_modules
 
 
 def notebook(*sources: str) -> object:
@@ -56,3 +60,31 @@ def test_preloaded_modules_come_from_locked_given_cells_only() -> None:
     nb.cells[3].metadata["nbgrader"] = {"locked": True, "grade": True,  # a test cell
                                         "grade_id": "test"}
     assert imported_modules(nb) == ("numpy", "scipy")
+
+
+def test_the_next_kernel_starts_in_the_background_while_a_job_runs(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    pool = _KernelPool()
+    started: list[str] = []  # the thread that started each kernel
+    let_the_spare_start = threading.Event()
+
+    def start(*settings: object) -> object:
+        if started:  # every kernel after the first is a spare: it waits for the test
+            assert let_the_spare_start.wait(30), "nobody let the spare start"
+        started.append(threading.current_thread().name)
+        return object()  # stands for a started kernel manager
+
+    monkeypatch.setattr(pool, "_start", start)
+    monkeypatch.setattr(pool, "discard", lambda kernel: None)
+    try:
+        first = pool.take("python3", Config(), [], ["numpy"])
+        assert started == [threading.current_thread().name], \
+            "take() waited for the next job's spare kernel instead of returning the job's own"
+        let_the_spare_start.set()
+        second = pool.take("python3", Config(), [], ["numpy"])  # gets that spare
+        assert second is not first
+        assert started[1] != threading.current_thread().name, \
+            f"the spare was not started in the background: kernels started by {started}"
+    finally:
+        let_the_spare_start.set()
+        pool.close()
