@@ -7,12 +7,14 @@ from the gradebook, and records what the student changed (``metadata.dlmath.find
 import functools
 import json
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import nbformat
 from nbconvert.exporters.exporter import ResourcesDict
 from nbformat import NotebookNode
 from nbgrader.api import Gradebook, MissingEntry
+from nbgrader.coursedir import CourseDirectory
 from nbgrader.preprocessors import (
     ClearHiddenTests,
     NbGraderPreprocessor,
@@ -79,11 +81,16 @@ class SourceCell:
         return cell
 
 
-def source_cells(db_url: str, assignment: str, notebook_name: str
+def source_cells(db_url: str, assignment: str, notebook_name: str, order: list[str]
                  ) -> tuple[list[SourceCell], dict | None]:
-    """The assignment notebook's nbgrader cells in the instructor's order, and its kernelspec,
-    from the gradebook. Raises SubmissionProblem when the gradebook does not know the notebook
-    (the assignment was not released)."""
+    """The assignment notebook's nbgrader cells, and its kernelspec, from the gradebook; the
+    cells in ``order`` (their grade ids in the instructor's notebook; any the gradebook has
+    beyond those come last, by name).
+
+    The gradebook records no order: the database returns its rows in whatever order it likes
+    (PostgreSQL by an index, alphabetically, after ``dlmath copy-gradebook``). Raises
+    SubmissionProblem when the gradebook does not know the notebook (the assignment was not
+    released)."""
     with Gradebook(db_url) as gradebook:
         try:
             notebook = gradebook.find_notebook(notebook_name, assignment)
@@ -97,7 +104,26 @@ def source_cells(db_url: str, assignment: str, notebook_name: str
         cells = [SourceCell(c.name, c.cell_type, bool(c.locked), c.source, c.checksum,
                             points.get(c.name), c.name in solutions, c.name in tasks)
                  for c in notebook.source_cells]
+        place = {name: index for index, name in enumerate(order)}
+        cells.sort(key=lambda cell: (place.get(cell.name, len(place)), cell.name))
         return cells, json.loads(notebook.kernelspec) if notebook.kernelspec else None
+
+
+def instructor_order(config: Any, assignment: str, notebook_name: str) -> list[str]:
+    """The grade ids of the assignment notebook's nbgrader cells, in the order of the
+    instructor's notebook: ``source/``'s, or where that is gone ``release/``'s (the same cells
+    in the same order). Raises SubmissionProblem when neither is there."""
+    coursedir = CourseDirectory(config=config)
+    for folder in (coursedir.source_directory, coursedir.release_directory):
+        path = Path(coursedir.format_path(folder, ".", assignment)) / f"{notebook_name}.ipynb"
+        if path.is_file():
+            return [name for cell in nbformat.read(path, as_version=4).cells
+                    if (name := grade_id(cell))]
+    raise SubmissionProblem(
+        f"cannot tell the order of {assignment}'s cells: neither source/{assignment}/"
+        f"{notebook_name}.ipynb nor release/{assignment}/{notebook_name}.ipynb is in "
+        f"{coursedir.root} (the gradebook does not keep it); grade where the course's "
+        "source/ folder is")
 
 
 class RepairCells(NbGraderPreprocessor):
@@ -127,7 +153,9 @@ class RepairCells(NbGraderPreprocessor):
         """Repair ``nb`` against the gradebook's record of the assignment."""
         info = resources["nbgrader"]
         check_student_id(info["student"])
-        expected, kernelspec = source_cells(info["db_url"], info["assignment"], info["notebook"])
+        expected, kernelspec = source_cells(
+            info["db_url"], info["assignment"], info["notebook"],
+            instructor_order(self.config, info["assignment"], info["notebook"]))
         self._check_kernel(nb, kernelspec)
         if not nb.cells:
             raise SubmissionProblem(

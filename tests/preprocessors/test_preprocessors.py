@@ -279,3 +279,37 @@ def test_the_kernel_and_the_judge_compute_with_the_injected_students_numbers(
     tests = [c for c in nb.cells if (grade_id(c) or "").startswith("test_")]
     assert len(tests) == 6
     assert [grade_id(c) for c in tests if any(o.output_type == "error" for o in c.outputs)] == []
+
+
+def test_cells_keep_the_instructors_order_whatever_order_the_gradebook_returns(
+        tmp_path: Path) -> None:
+    """The gradebook records no order of cells, and a database returns rows as it likes
+    (PostgreSQL alphabetically, by an index, after dlmath copy-gradebook): a submission in the
+    instructor's order must come out of the sanitize step unchanged, not "put back" in the
+    database's order. Here the SQLite gradebook returns its cells in reverse."""
+    import sqlite3
+
+    from dlmath.grading.pipeline import prepare_job
+
+    course = copy_course(REPO, tmp_path / "course")
+    api = open_api(course)
+    assert api.generate_assignment(EX1, force=True, create=True)["success"]
+    with sqlite3.connect(course / "gradebook.db") as database:
+        rows = database.execute("SELECT * FROM source_cell ORDER BY rowid").fetchall()
+        database.execute("DELETE FROM source_cell")
+        marks = ", ".join("?" * len(rows[0]))
+        database.executemany(f"INSERT INTO source_cell VALUES ({marks})", rows[::-1])
+    with Gradebook(api.coursedir.db_url) as gradebook:
+        returned = [c.name for c in gradebook.find_notebook(EX1, EX1).source_cells]
+    submitted = _reference_ex1()
+    order = [grade_id(c) for c in submitted.cells if grade_id(c)]
+    assert returned == order[::-1], "the gradebook should return the cells in reverse here"
+
+    folder = course / "submitted" / "alice" / EX1
+    folder.mkdir(parents=True)
+    nbformat.write(submitted, folder / NOTEBOOK)
+    sanitized = nbformat.reads(prepare_job(api, course, EX1, "alice", folder / NOTEBOOK).notebook,
+                               as_version=4)
+    assert [grade_id(c) for c in sanitized.cells if grade_id(c)] == order
+    assert not sanitized.metadata.get("dlmath", {}).get("findings"), \
+        sanitized.metadata["dlmath"]["findings"]
