@@ -60,7 +60,7 @@ def cmd_grade(args: argparse.Namespace) -> int:
         api.config.SandboxedKernelManager.bubblewrap = False
     results = grade(api, args.course, assignments, students=args.student or None,
                     force=args.force, workers=args.workers, scheduler=args.scheduler,
-                    progress=Progress())
+                    writers=args.writers, progress=Progress())
     if not results:
         print("No submissions found in submitted/<student>/<assignment>/: nothing to grade.",
               file=sys.stderr)
@@ -223,6 +223,11 @@ def build_parser() -> argparse.ArgumentParser:
     grade_parser.add_argument("--scheduler", metavar="tcp://HOST:PORT", default=None,
                               help="execute notebooks on the workers of this Dask scheduler "
                                    "instead of local processes")
+    grade_parser.add_argument("--writers", type=int, default=1, metavar="K",
+                              help="processes writing results to the gradebook (default 1; "
+                                   "more only on a database server such as PostgreSQL, for "
+                                   "a class too large for one writer to keep up with the "
+                                   "workers)")
     grade_parser.add_argument("--no-sandbox", action="store_true",
                               help="run student code without bubblewrap, where it cannot work "
                                    "(resource limits only: student code can read the grading "

@@ -8,8 +8,10 @@ The pipeline, per submission:
    compute the execution key;
 2. on a worker (local process pool, or Dask): execute it safely (``execution.execute_job``:
    sandboxed kernel for student cells, judge for test cells);
-3. here, one submission at a time, so one process writes the gradebook: ``api.autograde``
-   with ``CachedExecute`` in place of ``SafeExecute``, which takes the worker's outputs.
+3. on a writer: ``api.autograde`` with ``CachedExecute`` in place of ``SafeExecute``, which
+   takes the worker's outputs. One writer (this process) by default; on a database server,
+   several writer processes (``writers``), so no single process caps the rate at which a
+   cluster's results reach the gradebook.
 
 Step 3 is plain nbgrader, so scores and autograded notebooks are what serial
 ``nbgrader autograde`` gives. Executed notebooks are kept in ``.dlmath/executed/`` and the
@@ -28,6 +30,7 @@ import logging
 import multiprocessing
 import os
 import shutil
+import socket
 import uuid
 import warnings
 from collections.abc import Iterable, Iterator
@@ -42,8 +45,10 @@ from nbconvert.exporters.exporter import ResourcesDict
 from nbgrader.api import Gradebook, MissingEntry
 from nbgrader.apps import NbGraderAPI
 from nbgrader.converters import Autograde
+from nbgrader.coursedir import CourseDirectory
 from nbgrader.preprocessors import CheckCellMetadata
 from nbgrader.utils import find_all_files
+from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SAWarning
 from traitlets.config import Config
 from traitlets.utils.importstring import import_item
@@ -99,6 +104,7 @@ class SubmissionResult:
     skipped: bool = False
     execution_seconds: float = 0.0
     executed_by: str = ""
+    written_by: str = ""  # the writer process, as "host:pid"
     findings: list[Finding] = field(default_factory=list)
     # What the late penalty was computed from (``late_policy.penalty_basis``).
     penalty_basis: str = ""
@@ -403,7 +409,7 @@ _NO_PROGRESS = _NoProgress()
 
 def grade(api: NbGraderAPI, course_root: Path, assignments: Iterable[str], *,
           students: Iterable[str] | None = None, force: bool = False,
-          workers: int | None = None, scheduler: str | None = None,
+          workers: int | None = None, scheduler: str | None = None, writers: int = 1,
           progress: ProgressReporter | None = None) -> list[SubmissionResult]:
     """Autograde the submissions of ``assignments`` (or only ``students``'); one result each.
 
@@ -412,12 +418,15 @@ def grade(api: NbGraderAPI, course_root: Path, assignments: Iterable[str], *,
     their extension or the late policy changed): those are graded again, which recomputes it
     (their notebooks are not executed again), with ``regraded_because`` saying why.
     Notebooks execute on ``workers`` local processes (default: one per core), or on the Dask
-    cluster at ``scheduler``. A submission that cannot be graded is reported with
-    ``ok=False`` and the error; grading goes on with the others. Raises SandboxUnavailable
-    (before anything runs) when bubblewrap does not work here and the configuration does
-    not opt out of it.
+    cluster at ``scheduler``; their results are written to the gradebook by ``writers``
+    processes (more than one only on a database server: ``check_writers``). A submission
+    that cannot be graded is reported with ``ok=False`` and the error; grading goes on with
+    the others. Raises SandboxUnavailable (before anything runs) when bubblewrap does not
+    work here and the configuration does not opt out of it, CourseError when ``writers``
+    does not suit the gradebook.
     """
     check_sandbox(api.config)  # before any work: no student code runs outside the sandbox
+    check_writers(api.coursedir.db_url, writers)
     wanted = set(students) if students is not None else None
     submissions = [(a, s) for a in assignments for s in submitted_students(course_root, a)
                    if wanted is None or s in wanted]
@@ -447,9 +456,10 @@ def grade(api: NbGraderAPI, course_root: Path, assignments: Iterable[str], *,
     # Renamed notebooks are staged in a folder of this run's own, so no copy left by an
     # interrupted run can ever be graded in place of a submission (older runs' are removed).
     shutil.rmtree(course_root / STAGING, ignore_errors=True)
-    autograde = _Autograder(api, state, course_root / STAGING / uuid.uuid4().hex)
+    staging = course_root / STAGING / uuid.uuid4().hex
     unreadable_time = UnreadableTime(config=api.config).treat_as
-    with open_executor(workers or default_workers(), scheduler) as executor, autograde:
+    with open_executor(workers or default_workers(), scheduler) as executor, \
+            _Writers(api, state, staging, writers) as writer:
         pending: dict[cf.Future, tuple[str, str]] = {}
         # Submissions whose code is that of a notebook already executing (blank or unchanged
         # releases, copies): that one execution serves them all.
@@ -480,11 +490,22 @@ def grade(api: NbGraderAPI, course_root: Path, assignments: Iterable[str], *,
                 future.add_done_callback(partial(_store, state))
                 pending[future] = sub
                 running[job.key] = future
-        for sub, execution in _completed(ready, pending, followers, state):
-            progress.step(" ".join(sub))
-            results[sub] = autograde(*sub, execution, *checked[sub])
+        _add_students(api.coursedir.db_url, {s for _, s in checked})
+        writing: dict[cf.Future, tuple[str, str]] = {}
+
+        def written(future: cf.Future) -> None:
+            sub = writing.pop(future)
+            results[sub] = _written(future, *sub)
             results[sub].regraded_because = stale.get(sub, "")
             state.record(results[sub], digests[sub])
+            progress.step(" ".join(sub))
+
+        for sub, execution in _completed(ready, pending, followers, state):
+            writing[writer.submit(sub, execution, *checked[sub])] = sub
+            for future in [f for f in writing if f.done()]:
+                written(future)
+        for future in cf.as_completed(list(writing)):
+            written(future)
     progress.finish()
     return [results[sub] for sub in submissions]
 
@@ -521,12 +542,109 @@ def _completed(ready: list[tuple[tuple[str, str], ExecutionResult | None]],
             yield follower, None
 
 
-class _Autograder:
-    """nbgrader's autograde with ``CachedExecute`` reading the workers' executed notebooks.
+def check_writers(db_url: str, writers: int) -> None:
+    """Raise a CourseError unless ``writers`` processes can write this gradebook at once.
 
-    A context manager: ``staging`` (this run's folder for renamed notebooks) is removed at
-    the end.
+    SQLite lets one process write at a time: a second writer would wait for the first, or
+    fail with "database is locked" when the wait is long. A database server takes any number.
     """
+    if writers < 1:
+        raise CourseError(f"--writers must be at least 1, got {writers}")
+    if writers > 1 and make_url(db_url).get_backend_name() == "sqlite":
+        raise CourseError(
+            f"--writers {writers} needs a database server: this gradebook is SQLite, which "
+            "lets one process write at a time. Grade with one writer, or move the gradebook "
+            "to PostgreSQL (README, 'A gradebook on PostgreSQL': dlmath copy-gradebook, then "
+            "c.CourseDirectory.db_url).")
+
+
+def _add_students(db_url: str, students: set[str]) -> None:
+    """Add the students the gradebook does not know yet, as autograde's ``create`` would.
+
+    Done once, before any writer starts: two writers that both found a student missing
+    would both insert it, and one of them would fail.
+    """
+    with Gradebook(db_url) as gradebook:
+        for student in sorted(students - {s.id for s in gradebook.students}):
+            gradebook.add_student(student)
+
+
+class _Writers:
+    """Where executed submissions are autograded into the gradebook: this process (one
+    writer), or ``count`` writer processes, each with an ``_Autograder`` of its own.
+
+    A context manager: at the end the writer processes stop and ``staging`` (this run's
+    folder for renamed notebooks) is removed.
+    """
+
+    def __init__(self, api: NbGraderAPI, state: GradingState, staging: Path,
+                 count: int) -> None:
+        self.staging = staging
+        self.pool: cf.ProcessPoolExecutor | None = None
+        self.local: _Autograder | None = None
+        if count == 1:
+            self.local = _Autograder(api, state, staging)
+        else:
+            self.pool = cf.ProcessPoolExecutor(
+                max_workers=count, mp_context=multiprocessing.get_context("spawn"),
+                initializer=_start_writer,
+                initargs=(api.config, api.coursedir.root, str(staging)))
+
+    def __enter__(self) -> _Writers:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(cancel_futures=True)
+        shutil.rmtree(self.staging, ignore_errors=True)
+
+    def submit(self, sub: tuple[str, str], execution: ExecutionResult | None,
+               notebook: Path, findings: list[Finding]) -> cf.Future:
+        """Autograde one submission (now, with one writer); its ``SubmissionResult`` is the
+        future's result."""
+        if execution is not None:  # the writer reads the notebook from the store
+            execution = ExecutionResult(execution.key, "", execution.seconds,
+                                        execution.executed_by)
+        if self.pool is not None:
+            return self.pool.submit(_write, *sub, execution, notebook, findings)
+        future: cf.Future = cf.Future()
+        try:
+            future.set_result(self.local(*sub, execution, notebook, findings))
+        except Exception as error:  # noqa: BLE001 - reported for this submission by _written
+            future.set_exception(error)
+        return future
+
+
+_WRITER: _Autograder | None = None
+
+
+def _start_writer(config: Config, root: str, staging: str) -> None:
+    """Make this writer process's ``_Autograder`` (a ``ProcessPoolExecutor`` initializer)."""
+    global _WRITER
+    api = NbGraderAPI(coursedir=CourseDirectory(config=config, root=root), config=config)
+    _WRITER = _Autograder(api, GradingState(Path(root)), Path(staging))
+
+
+def _write(assignment: str, student: str, execution: ExecutionResult | None, notebook: Path,
+           findings: list[Finding]) -> SubmissionResult:
+    """Autograde one submission in a writer process."""
+    assert _WRITER is not None, "a writer process starts with _start_writer"
+    return _WRITER(assignment, student, execution, notebook, findings)
+
+
+def _written(future: cf.Future, assignment: str, student: str) -> SubmissionResult:
+    """The result of a write, or a failed result saying why the writer could not do it."""
+    try:
+        return future.result()
+    except Exception as error:  # noqa: BLE001 - reported per submission, the run goes on
+        return SubmissionResult(assignment, student, ok=False,
+                                error=f"cannot write the grades: {type(error).__name__}: "
+                                      f"{error}")
+
+
+class _Autograder:
+    """nbgrader's autograde with ``CachedExecute`` reading the workers' executed notebooks;
+    renamed notebooks are graded from a copy in ``staging``."""
 
     def __init__(self, api: NbGraderAPI, state: GradingState, staging: Path) -> None:
         self.course_root = Path(api.coursedir.root)
@@ -534,12 +652,6 @@ class _Autograder:
         self.api = self._caching_api(api, state, None)
         self.staged_api = self._caching_api(api, state,
                                             str(staging.relative_to(self.course_root)))
-
-    def __enter__(self) -> _Autograder:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        shutil.rmtree(self.staging, ignore_errors=True)
 
     @staticmethod
     def _caching_api(api: NbGraderAPI, state: GradingState,
@@ -593,13 +705,11 @@ class _Autograder:
             return SubmissionResult(assignment, student, ok=False, error=_last_error(log),
                                     findings=findings)
         result = _read_back(self.api, assignment, student)
-        with Gradebook(self.api.coursedir.db_url) as gradebook:
-            result.penalty_basis = current_penalty_basis(gradebook, assignment, student,
-                                                         self.api.config)
         autograded = self.course_root / "autograded" / student / assignment / f"{assignment}.ipynb"
         result.findings = findings + integrity.findings(nbformat.read(autograded, as_version=4))
         if execution is not None:
             result.execution_seconds, result.executed_by = execution.seconds, execution.executed_by
+        result.written_by = f"{socket.gethostname()}:{os.getpid()}"
         return result
 
 
@@ -623,15 +733,19 @@ def _last_error(log: str) -> str:
 
 def _read_back(api: NbGraderAPI, assignment: str, student: str,
                skipped: bool = False) -> SubmissionResult:
+    """The submission's scores from the gradebook; for one just graded (not ``skipped``),
+    with the basis of its late penalty; for a skipped one, with its recorded findings."""
     with Gradebook(api.coursedir.db_url) as gradebook:
         try:
             cells = read_scores(gradebook, assignment, student)
         except MissingEntry as missing:
             return SubmissionResult(assignment, student, ok=False,
                                     error=f"no grades recorded: {missing}")
+        basis = "" if skipped else current_penalty_basis(gradebook, assignment, student,
+                                                         api.config)
     findings = []
     if skipped:
         recorded = GradingState(Path(api.coursedir.root)).outcome(assignment, student)
         findings = list(recorded.findings) if recorded else []
     return SubmissionResult(assignment, student, ok=True, cells=cells, skipped=skipped,
-                            findings=findings)
+                            findings=findings, penalty_basis=basis)

@@ -35,3 +35,12 @@ def test_grading_nothing_says_so(tmp_path: Path, capsys: pytest.CaptureFixture[s
     course = copy_course(repository_root(), tmp_path / "course")
     assert main(["--course", str(course), "grade"]) == EXIT_ATTENTION
     assert "nothing to grade" in capsys.readouterr().err
+
+
+def test_several_writers_on_sqlite_are_refused_with_the_way_out(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    course = copy_course(repository_root(), tmp_path / "course")
+    assert main(["--course", str(course), "grade", "--writers", "2"]) == EXIT_USAGE
+    err = capsys.readouterr().err
+    assert "--writers 2 needs a database server" in err and "PostgreSQL" in err, err
+    assert not (course / ".dlmath").exists(), "it started grading before refusing"

@@ -5,7 +5,9 @@ formgrader, feedback, export and the report, on a small class of three."""
 from __future__ import annotations
 
 import csv
+import os
 import shutil
+import socket
 import warnings
 from pathlib import Path
 
@@ -65,10 +67,15 @@ def test_the_course_runs_on_a_postgresql_gradebook(postgres_url: str, dask_clust
             api.set_comment(comment_id, f"Comment for {student}")
 
     # Regraded on a Dask cluster, every notebook executed there again (the executed ones
-    # are forgotten): the same scores, the TA's grades and comments kept.
+    # are forgotten), and written by two writer processes at once: the same scores, the TA's
+    # grades and comments kept.
     shutil.rmtree(course / ".dlmath" / "executed")
-    results = grade(open_api(course), course, [ASSIGNMENT], force=True, scheduler=dask_cluster)
+    results = grade(open_api(course), course, [ASSIGNMENT], force=True, scheduler=dask_cluster,
+                    writers=2)
     assert all(r.ok and r.executed_by for r in results), [r.error for r in results]
+    here = f"{socket.gethostname()}:{os.getpid()}"
+    assert all(r.written_by and r.written_by != here for r in results), \
+        [r.written_by for r in results]
     expected = {s: AUTO[s] + MANUAL[s] for s in AUTO}
     assert total_scores(postgres_url) == expected
     with Gradebook(postgres_url) as gradebook:
