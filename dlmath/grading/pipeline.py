@@ -495,7 +495,7 @@ def grade(api: NbGraderAPI, course_root: Path, assignments: Iterable[str], *,
 
         def written(future: cf.Future) -> None:
             sub = writing.pop(future)
-            results[sub] = _written(future, *sub)
+            results[sub] = _written(future, *sub, checked[sub][1])
             results[sub].regraded_because = stale.get(sub, "")
             state.record(results[sub], digests[sub])
             progress.step(" ".join(sub))
@@ -605,12 +605,14 @@ class _Writers:
         if execution is not None:  # the writer reads the notebook from the store
             execution = ExecutionResult(execution.key, "", execution.seconds,
                                         execution.executed_by)
-        if self.pool is not None:
-            return self.pool.submit(_write, *sub, execution, notebook, findings)
         future: cf.Future = cf.Future()
         try:
+            if self.pool is not None:
+                return self.pool.submit(_write, *sub, execution, notebook, findings)
             future.set_result(self.local(*sub, execution, notebook, findings))
         except Exception as error:  # noqa: BLE001 - reported for this submission by _written
+            # (a writer process that died breaks the pool: every later write fails alike,
+            # is recorded as not graded, and the next run grades it)
             future.set_exception(error)
         return future
 
@@ -632,12 +634,14 @@ def _write(assignment: str, student: str, execution: ExecutionResult | None, not
     return _WRITER(assignment, student, execution, notebook, findings)
 
 
-def _written(future: cf.Future, assignment: str, student: str) -> SubmissionResult:
-    """The result of a write, or a failed result saying why the writer could not do it."""
+def _written(future: cf.Future, assignment: str, student: str,
+             findings: list[Finding]) -> SubmissionResult:
+    """The result of a write, or a failed result saying why the writer could not do it (with
+    the ``findings`` about the submission's folder)."""
     try:
         return future.result()
     except Exception as error:  # noqa: BLE001 - reported per submission, the run goes on
-        return SubmissionResult(assignment, student, ok=False,
+        return SubmissionResult(assignment, student, ok=False, findings=findings,
                                 error=f"cannot write the grades: {type(error).__name__}: "
                                       f"{error}")
 

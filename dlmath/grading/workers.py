@@ -22,7 +22,7 @@ import logging
 import os
 import socket
 import tempfile
-import threading
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -145,7 +145,11 @@ class _KernelPool:
         self.spares: dict[str, SandboxedKernelManager] = {}
         self.zygote: Zygote | None = None
         self.zygote_fails = False
-        self.launching: threading.Thread | None = None
+        # Every kernel and zygote is started on this one thread, which lives as long as the
+        # pool: bubblewrap's --die-with-parent kills a sandbox when the *thread* that started
+        # it ends, so a short-lived thread would leave a dead spare.
+        self.starter = ThreadPoolExecutor(max_workers=1, thread_name_prefix="dlmath-kernels")
+        self.launching: Future | None = None
         atexit.register(self.close)
 
     def take(self, kernel_name: str, config: Config, arguments: list[str],
@@ -154,19 +158,23 @@ class _KernelPool:
         background, while this job runs."""
         wanted = json.dumps([kernel_name, arguments, config], sort_keys=True, default=str)
         self._settle()
-        kernel = self.spares.pop(wanted, None) or self._start(kernel_name, config, arguments,
-                                                              preload)
+        kernel = self.spares.pop(wanted, None)
+        if kernel is not None and not run_sync(kernel.is_alive)():
+            self.discard(kernel)  # died while it waited (its zygote was killed, say)
+            kernel = None
+        if kernel is None:
+            kernel = self.starter.submit(self._start, kernel_name, config, arguments,
+                                         preload).result()
         for spare in self.spares.values():  # a spare for other settings is of no use now
             self.discard(spare)
         self.spares = {}
-        self.launching = threading.Thread(target=self._launch, daemon=True,
-                                          args=(wanted, kernel_name, config, arguments, preload))
-        self.launching.start()
+        self.launching = self.starter.submit(self._launch, wanted, kernel_name, config,
+                                             arguments, preload)
         return kernel
 
     def _launch(self, wanted: str, kernel_name: str, config: Config, arguments: list[str],
                 preload: list[str]) -> None:
-        """Start the spare for the next job (on the ``launching`` thread)."""
+        """Start the spare for the next job (on the ``starter`` thread)."""
         try:
             self.spares[wanted] = self._start(kernel_name, config, arguments, preload)
         except Exception as error:  # noqa: BLE001 - the next job starts a kernel of its own
@@ -177,7 +185,7 @@ class _KernelPool:
     def _settle(self) -> None:
         """Wait for the spare being launched, if any."""
         if self.launching is not None:
-            self.launching.join()
+            self.launching.result()
             self.launching = None
 
     def _zygote(self, preload: list[str]) -> Zygote | None:
@@ -231,6 +239,7 @@ class _KernelPool:
         if self.zygote is not None:
             self.zygote.close()
             self.zygote = None
+        self.starter.shutdown()
 
 
 @functools.cache

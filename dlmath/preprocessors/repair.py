@@ -109,21 +109,34 @@ def source_cells(db_url: str, assignment: str, notebook_name: str, order: list[s
         return cells, json.loads(notebook.kernelspec) if notebook.kernelspec else None
 
 
-def instructor_order(config: Any, assignment: str, notebook_name: str) -> list[str]:
-    """The grade ids of the assignment notebook's nbgrader cells, in the order of the
-    instructor's notebook: ``source/``'s, or where that is gone ``release/``'s (the same cells
-    in the same order). Raises SubmissionProblem when neither is there."""
-    coursedir = CourseDirectory(config=config)
-    for folder in (coursedir.source_directory, coursedir.release_directory):
+def instructor_order(coursedir: CourseDirectory, assignment: str, notebook_name: str
+                     ) -> list[str]:
+    """The grade ids of the assignment notebook's nbgrader cells, in the order of the notebook
+    the students were given: ``release/``'s (written with the gradebook's cells by the same
+    ``generate_assignment``), or where that is gone ``source/``'s. Raises SubmissionProblem
+    when neither is there."""
+    for folder in (coursedir.release_directory, coursedir.source_directory):
         path = Path(coursedir.format_path(folder, ".", assignment)) / f"{notebook_name}.ipynb"
         if path.is_file():
             return [name for cell in nbformat.read(path, as_version=4).cells
                     if (name := grade_id(cell))]
     raise SubmissionProblem(
-        f"cannot tell the order of {assignment}'s cells: neither source/{assignment}/"
-        f"{notebook_name}.ipynb nor release/{assignment}/{notebook_name}.ipynb is in "
+        f"cannot tell the order of {assignment}'s cells: neither release/{assignment}/"
+        f"{notebook_name}.ipynb nor source/{assignment}/{notebook_name}.ipynb is in "
         f"{coursedir.root} (the gradebook does not keep it); grade where the course's "
-        "source/ folder is")
+        "release/ or source/ folder is")
+
+
+def course_directory(preprocessor: NbGraderPreprocessor) -> CourseDirectory:
+    """The course folder ``preprocessor`` works in: its converter's (nbgrader's autograde,
+    which the formgrader roots at the course it shows without saying so in the config), else
+    the one its configuration names (``dlmath grade`` runs the sanitize step on its own)."""
+    owner = preprocessor.parent
+    while owner is not None:
+        if isinstance(getattr(owner, "coursedir", None), CourseDirectory):
+            return owner.coursedir
+        owner = owner.parent
+    return CourseDirectory(config=preprocessor.config)
 
 
 class RepairCells(NbGraderPreprocessor):
@@ -155,7 +168,7 @@ class RepairCells(NbGraderPreprocessor):
         check_student_id(info["student"])
         expected, kernelspec = source_cells(
             info["db_url"], info["assignment"], info["notebook"],
-            instructor_order(self.config, info["assignment"], info["notebook"]))
+            instructor_order(course_directory(self), info["assignment"], info["notebook"]))
         self._check_kernel(nb, kernelspec)
         if not nb.cells:
             raise SubmissionProblem(

@@ -165,3 +165,23 @@ def test_copies_from_students_with_their_own_numbers_are_each_executed(course: P
     results = {r.student: r for r in grade(open_api(course), course, [ASSIGNMENT], workers=2)}
     assert all(results[name].executed_by for name in blank_names)
     assert len(list((course / ".dlmath" / "executed").glob("*.ipynb"))) == 5
+
+
+def test_a_broken_writer_pool_fails_each_write_by_name_and_the_run_goes_on() -> None:
+    """A writer process that dies (killed for memory, say) breaks its pool: every later
+    write must come back as that submission's failure, with its findings, not end the run."""
+    from concurrent.futures.process import BrokenProcessPool
+
+    from dlmath.grading.pipeline import _Writers, _written
+    from dlmath.judge.integrity import Finding
+
+    class BrokenPool:
+        def submit(self, *arguments: object) -> None:
+            raise BrokenProcessPool("A child process terminated abruptly")
+
+    writers = _Writers.__new__(_Writers)
+    writers.pool, writers.local = BrokenPool(), None
+    found = [Finding("submission", "notebook", "graded ex1 (1).ipynb (renamed)")]
+    future = writers.submit(("ex1", "alice"), None, Path("ex1.ipynb"), found)
+    result = _written(future, "ex1", "alice", found)
+    assert not result.ok and "BrokenProcessPool" in result.error and result.findings == found

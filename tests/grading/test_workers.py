@@ -3,9 +3,12 @@ and the spare kernel each worker starts for its next job."""
 
 from __future__ import annotations
 
+import shutil
 import threading
+import time
 
 import pytest
+from jupyter_client.utils import run_sync
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 from traitlets.config import Config
 
@@ -62,29 +65,75 @@ def test_preloaded_modules_come_from_locked_given_cells_only() -> None:
     assert imported_modules(nb) == ("numpy", "scipy")
 
 
+class _Kernel:
+    """Stands for a started kernel manager."""
+
+    def __init__(self, alive: bool = True) -> None:
+        self.alive = alive
+
+    async def is_alive(self) -> bool:
+        return self.alive
+
+
 def test_the_next_kernel_starts_in_the_background_while_a_job_runs(
         monkeypatch: pytest.MonkeyPatch) -> None:
     pool = _KernelPool()
     started: list[str] = []  # the thread that started each kernel
     let_the_spare_start = threading.Event()
 
-    def start(*settings: object) -> object:
+    def start(*settings: object) -> _Kernel:
         if started:  # every kernel after the first is a spare: it waits for the test
             assert let_the_spare_start.wait(30), "nobody let the spare start"
         started.append(threading.current_thread().name)
-        return object()  # stands for a started kernel manager
+        return _Kernel()
 
     monkeypatch.setattr(pool, "_start", start)
     monkeypatch.setattr(pool, "discard", lambda kernel: None)
     try:
         first = pool.take("python3", Config(), [], ["numpy"])
-        assert started == [threading.current_thread().name], \
+        assert len(started) == 1, \
             "take() waited for the next job's spare kernel instead of returning the job's own"
         let_the_spare_start.set()
         second = pool.take("python3", Config(), [], ["numpy"])  # gets that spare
         assert second is not first
-        assert started[1] != threading.current_thread().name, \
-            f"the spare was not started in the background: kernels started by {started}"
+        # bubblewrap's --die-with-parent kills a sandbox when the thread that started it
+        # ends: every start must be on the pool's one long-lived thread.
+        assert len(set(started)) == 1 and started[0] != threading.current_thread().name, \
+            f"kernels started by the threads {started}"
     finally:
         let_the_spare_start.set()
+        pool.close()
+
+
+def test_a_spare_that_died_while_it_waited_is_replaced(monkeypatch: pytest.MonkeyPatch) -> None:
+    pool = _KernelPool()
+    kernels = iter([_Kernel(), _Kernel(alive=False), _Kernel(), _Kernel()])
+    discarded: list[_Kernel] = []
+    monkeypatch.setattr(pool, "_start", lambda *settings: next(kernels))
+    monkeypatch.setattr(pool, "discard", discarded.append)
+    try:
+        pool.take("python3", Config(), [], [])
+        second = pool.take("python3", Config(), [], [])
+        assert second.alive and [k.alive for k in discarded] == [False]
+    finally:
+        pool.close()
+
+
+@pytest.mark.skipif(shutil.which("bwrap") is None, reason="needs bubblewrap (bin/setup)")
+def test_a_spare_sandbox_started_without_a_zygote_stays_alive() -> None:
+    """Without a zygote (non-root graders) each kernel is a bubblewrap sandbox of its own,
+    which --die-with-parent ties to the thread that started it."""
+    from dlmath.preprocessors.execute import SafeExecute
+
+    config = Config({"SafeExecute": {}, "SandboxedKernelManager": {}})
+    pool = _KernelPool()
+    pool.zygote_fails = True
+    try:
+        kernel = pool.take("python3", config, SafeExecute(config=config).kernel_arguments(), [])
+        pool._settle()
+        (spare,) = pool.spares.values()
+        time.sleep(1)  # the launching thread has long been done
+        assert run_sync(kernel.is_alive)() and run_sync(spare.is_alive)()
+        pool.discard(kernel)
+    finally:
         pool.close()

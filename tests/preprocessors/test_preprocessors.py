@@ -301,6 +301,11 @@ def test_cells_keep_the_instructors_order_whatever_order_the_gradebook_returns(
         database.executemany(f"INSERT INTO source_cell VALUES ({marks})", rows[::-1])
     with Gradebook(api.coursedir.db_url) as gradebook:
         returned = [c.name for c in gradebook.find_notebook(EX1, EX1).source_cells]
+    # The instructor then reorders source/ for next term, without releasing it again: the
+    # students' order is release/'s.
+    source = nbformat.read(course / "source" / EX1 / NOTEBOOK, as_version=4)
+    source.cells.reverse()
+    nbformat.write(source, course / "source" / EX1 / NOTEBOOK)
     submitted = _reference_ex1()
     order = [grade_id(c) for c in submitted.cells if grade_id(c)]
     assert returned == order[::-1], "the gradebook should return the cells in reverse here"
@@ -313,3 +318,29 @@ def test_cells_keep_the_instructors_order_whatever_order_the_gradebook_returns(
     assert [grade_id(c) for c in sanitized.cells if grade_id(c)] == order
     assert not sanitized.metadata.get("dlmath", {}).get("findings"), \
         sanitized.metadata["dlmath"]["findings"]
+
+
+def test_autograde_reads_the_order_of_cells_in_the_course_it_was_given(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The formgrader roots nbgrader's autograde at the course it shows, without putting the
+    root in the configuration, and its server may run anywhere."""
+    from nbgrader.apps import NbGraderAPI
+    from nbgrader.coursedir import CourseDirectory
+
+    from dlmath.course import load_config
+
+    course = copy_course(REPO, tmp_path / "course")
+    assert open_api(course).generate_assignment(EX1, force=True, create=True)["success"]
+    folder = course / "submitted" / "alice" / EX1
+    folder.mkdir(parents=True)
+    nbformat.write(_reference_ex1(), folder / NOTEBOOK)
+    config = load_config(course)
+    del config.CourseDirectory["root"]
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    api = NbGraderAPI(coursedir=CourseDirectory(config=config, root=str(course)), config=config)
+    outcome = api.autograde(EX1, "alice", force=True, create=True)
+    assert outcome["success"], outcome.get("log")
+    with Gradebook(api.coursedir.db_url) as gradebook:
+        assert gradebook.find_submission(EX1, "alice").score >= 10
