@@ -30,13 +30,11 @@ prints the predicted and measured wall times side by side.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import subprocess
 import sys
 import tempfile
 import time
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -55,8 +53,11 @@ from dlmath.grading.pipeline import (
 
 sys.path.insert(0, str(Path(__file__).parent))
 sys.path.insert(0, str(repository_root() / "tests"))
+sys.path.insert(0, str(repository_root()))
 from grading_throughput import make_unique  # noqa: E402
 from postgres_cluster import start_cluster, use_database  # noqa: E402
+
+from grader_tests.dask_cluster import local_dask_cluster  # noqa: E402
 
 SIZES = (1_000, 10_000, 100_000)
 
@@ -160,34 +161,6 @@ def measure(repo: Path, scratch: Path, students: int, dlmath: list[str],
                  write_sqlite=write["sqlite"], write_postgres=write["postgres"], cores=cores)
 
 
-@contextmanager
-def dask_cluster(workers: int, folder: Path):
-    """A Dask scheduler and ``workers`` single-threaded worker processes on loopback."""
-    dask = str(Path(sys.executable).parent / "dask")
-    scheduler_file = folder / "scheduler.json"
-    quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
-    processes = [subprocess.Popen([dask, "scheduler", "--host", "127.0.0.1", "--port", "0",
-                                   "--no-dashboard", "--scheduler-file", str(scheduler_file)],
-                                  **quiet)]
-    try:
-        deadline = time.monotonic() + 60
-        while not scheduler_file.is_file() and time.monotonic() < deadline:
-            time.sleep(0.2)
-        address = json.loads(scheduler_file.read_text())["address"]
-        processes += [subprocess.Popen([dask, "worker", address, "--nthreads", "1",
-                                        "--no-dashboard", "--name", f"w{i}"], **quiet)
-                      for i in range(workers)]
-        from distributed import Client
-
-        with Client(address, timeout="30s") as client:
-            client.wait_for_workers(workers, timeout=120)
-        yield address
-    finally:
-        for process in reversed(processes):
-            process.terminate()
-            process.wait(timeout=30)
-
-
 def table(costs: Costs) -> list[str]:
     """The README's table of predicted wall times, as Markdown rows."""
     def shown(seconds: float) -> str:
@@ -232,7 +205,7 @@ def main() -> int:
         print("\n".join(table(costs)))
         course = new_class(repo, Path(scratch) / "dask", args.students)
         n = len(assignment_ids(course)) * args.students
-        with dask_cluster(args.dask_workers, Path(scratch)) as address:
+        with local_dask_cluster(args.dask_workers, Path(scratch)) as address:
             _, measured, _ = timed([*dlmath, "grade", "--scheduler", address], course)
     predicted = costs.one_machine(n, args.dask_workers)
     error = (predicted - measured) / measured

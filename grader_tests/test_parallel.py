@@ -6,9 +6,7 @@ import base64
 import json
 import re
 import struct
-import subprocess
-import sys
-import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import nbformat
@@ -22,6 +20,7 @@ from dlmath.course import copy_course, load_config, open_api
 from dlmath.grading.pipeline import SubmissionResult, grade, read_scores
 from dlmath.variants import identity
 from dlmath.variants.secret import key_for
+from grader_tests.dask_cluster import local_dask_cluster
 from grader_tests.students import (
     ASSIGNMENTS,
     REPO,
@@ -139,31 +138,10 @@ def test_parallel_grading_equals_plain_serial_nbgrader(
 
 
 @pytest.fixture
-def dask_cluster(tmp_path: Path):
+def dask_cluster(tmp_path: Path) -> Iterator[str]:
     """A real Dask scheduler and two workers on loopback, started with the dask CLI."""
-    scheduler_file = tmp_path / "scheduler.json"
-    dask = str(Path(sys.executable).parent / "dask")
-    processes = [subprocess.Popen([dask, "scheduler", "--host", "127.0.0.1", "--port", "0",
-                                   "--no-dashboard", "--scheduler-file", str(scheduler_file)],
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)]
-    try:
-        deadline = time.monotonic() + 60
-        while not scheduler_file.is_file() and time.monotonic() < deadline:
-            time.sleep(0.2)
-        address = json.loads(scheduler_file.read_text())["address"]
-        for name in ("w1", "w2"):
-            processes.append(subprocess.Popen(
-                [dask, "worker", address, "--nthreads", "1", "--no-dashboard", "--name", name],
-                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
-        from distributed import Client
-
-        with Client(address, timeout="30s") as client:
-            client.wait_for_workers(2, timeout=60)
+    with local_dask_cluster(2, tmp_path) as address:
         yield address
-    finally:
-        for process in reversed(processes):
-            process.terminate()
-            process.wait(timeout=30)
 
 
 def test_grading_through_a_dask_cluster(dask_cluster: str, tmp_path: Path,

@@ -554,8 +554,8 @@ def check_writers(db_url: str, writers: int) -> None:
         raise CourseError(
             f"--writers {writers} needs a database server: this gradebook is SQLite, which "
             "lets one process write at a time. Grade with one writer, or move the gradebook "
-            "to PostgreSQL (README, 'A gradebook on PostgreSQL': dlmath copy-gradebook, then "
-            "c.CourseDirectory.db_url).")
+            "to PostgreSQL (README, 'Several graders at once: PostgreSQL': dlmath "
+            "copy-gradebook, then c.CourseDirectory.db_url).")
 
 
 def _add_students(db_url: str, students: set[str]) -> None:
