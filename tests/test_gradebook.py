@@ -1,10 +1,13 @@
 """The course's gradebook: ``dlmath copy-gradebook`` moves a graded SQLite gradebook, with a
 TA's grades and comments, a due date and an extension, to PostgreSQL with nothing lost; the
-readers that must not create a gradebook find it where ``db_url`` says."""
+readers that must not create a gradebook find it where ``db_url`` says; the gradebook the
+pipeline reads on every submission shares one engine per process, yet reads a replaced file
+and leaves a forked child its own."""
 
 from __future__ import annotations
 
 import datetime as dt
+import os
 import warnings
 from pathlib import Path
 
@@ -16,7 +19,7 @@ from sqlalchemy import create_engine, select
 from dlmath.cli.common import EXIT_OK, EXIT_USAGE
 from dlmath.cli.main import main
 from dlmath.course import copy_course, open_api, repository_root
-from dlmath.gradebook import existing_gradebook
+from dlmath.gradebook import SharedEngineGradebook, existing_gradebook
 from dlmath.grading.pipeline import grade
 from dlmath.hub.launch import roster_students
 from grader_tests.students import load_variants, write_submission
@@ -111,3 +114,37 @@ def test_the_hubs_roster_reads_the_students_of_a_postgresql_gradebook(
         gradebook.add_student("s1")
     assert existing_gradebook(course) == postgres_url
     assert roster_students(course) == ["s1", "s2"]
+
+
+def _gradebook_of(path: Path, student: str) -> str:
+    url = f"sqlite:///{path}"
+    with Gradebook(url) as gradebook:
+        gradebook.add_student(student)
+    return url
+
+
+def test_the_shared_engine_gradebook_reuses_its_engine_but_reads_a_replaced_file(
+        tmp_path: Path) -> None:
+    url = _gradebook_of(tmp_path / "gradebook.db", "before")
+    with SharedEngineGradebook(url) as first, SharedEngineGradebook(url) as second:
+        assert first.engine is second.engine, "one engine per database and process"
+        assert [s.id for s in first.students] == ["before"]
+    # A backup restored over the file: the next reader must see it, not the unlinked file
+    # a kept connection would still be reading.
+    _gradebook_of(tmp_path / "restored.db", "restored")
+    os.replace(tmp_path / "restored.db", tmp_path / "gradebook.db")
+    with SharedEngineGradebook(url) as gradebook:
+        got = [s.id for s in gradebook.students]
+    assert got == ["restored"], f"read {got} from the replaced gradebook, expected ['restored']"
+
+
+def test_a_forked_child_makes_its_own_engine(tmp_path: Path) -> None:
+    url = _gradebook_of(tmp_path / "gradebook.db", "someone")
+    with SharedEngineGradebook(url) as gradebook:
+        parent = gradebook.engine
+    child = os.fork()
+    if child == 0:  # the parent's pooled connections are not the child's to use or close
+        with SharedEngineGradebook(url) as gradebook:
+            os._exit(0 if gradebook.engine is not parent else 1)
+    _, status = os.waitpid(child, 0)
+    assert os.waitstatus_to_exitcode(status) == 0, "the child used the parent's engine"

@@ -54,6 +54,7 @@ from traitlets.config import Config
 from traitlets.utils.importstring import import_item
 
 from dlmath.course import CourseError, check_student_id, write_atomically
+from dlmath.gradebook import SharedEngineGradebook
 from dlmath.grading.cached_execute import CachedExecute
 from dlmath.grading.workers import (
     ExecutionJob,
@@ -718,7 +719,7 @@ class _Autograder:
 
 
 def _forget_submission_time(db_url: str, assignment: str, student: str) -> None:
-    with Gradebook(db_url) as gradebook:
+    with SharedEngineGradebook(db_url) as gradebook:
         try:
             gradebook.find_submission(assignment, student).timestamp = None
         except MissingEntry:
@@ -739,7 +740,7 @@ def _read_back(api: NbGraderAPI, assignment: str, student: str,
                skipped: bool = False) -> SubmissionResult:
     """The submission's scores from the gradebook; for one just graded (not ``skipped``),
     with the basis of its late penalty; for a skipped one, with its recorded findings."""
-    with Gradebook(api.coursedir.db_url) as gradebook:
+    with SharedEngineGradebook(api.coursedir.db_url) as gradebook:
         try:
             cells = read_scores(gradebook, assignment, student)
         except MissingEntry as missing:

@@ -13,7 +13,7 @@ from typing import Any
 import nbformat
 from nbconvert.exporters.exporter import ResourcesDict
 from nbformat import NotebookNode
-from nbgrader.api import Gradebook, MissingEntry
+from nbgrader.api import MissingEntry
 from nbgrader.coursedir import CourseDirectory
 from nbgrader.preprocessors import (
     ClearHiddenTests,
@@ -23,6 +23,7 @@ from nbgrader.preprocessors.overwritecells import OverwriteCells
 
 from dlmath.cells import grade_id
 from dlmath.course import check_student_id
+from dlmath.gradebook import SharedEngineGradebook
 from dlmath.judge import integrity
 from dlmath.judge.integrity import Finding
 
@@ -91,7 +92,7 @@ def source_cells(db_url: str, assignment: str, notebook_name: str, order: list[s
     (PostgreSQL by an index, alphabetically, after ``dlmath copy-gradebook``). Raises
     SubmissionProblem when the gradebook does not know the notebook (the assignment was not
     released)."""
-    with Gradebook(db_url) as gradebook:
+    with SharedEngineGradebook(db_url) as gradebook:
         try:
             notebook = gradebook.find_notebook(notebook_name, assignment)
         except MissingEntry as missing:
