@@ -21,7 +21,6 @@ import json
 import logging
 import os
 import socket
-import tempfile
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -198,8 +197,7 @@ class _KernelPool:
             self.zygote = None
         if self.zygote is None:
             try:
-                self.zygote = start_zygote(preload, os.path.join(tempfile.gettempdir(),
-                                                                 f"dlmath-zygote-{os.getpid()}.log"))
+                self.zygote = start_zygote(preload)
             except ZygoteError:
                 self.zygote_fails = True
         return self.zygote

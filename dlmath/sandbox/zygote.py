@@ -22,6 +22,7 @@ Process tree of one kernel: zygote -> keeper (holds the kernel's namespaces, rel
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import importlib
 import json
@@ -31,6 +32,7 @@ import select
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 from pathlib import Path
 from typing import Any
@@ -212,6 +214,7 @@ class Zygote:
     def __init__(self, sandbox: list[str], preload: list[str], env: dict[str, str],
                  log_file: str) -> None:
         settings = {"preload": preload, "env": env}
+        self.log_file = log_file
         with open(log_file, "ab") as log:
             self.process = subprocess.Popen(
                 [*sandbox, sys.executable, "-m", "dlmath.sandbox.zygote", json.dumps(settings)],
@@ -289,10 +292,14 @@ class Zygote:
             self._send({"kill": name})
 
     def close(self) -> None:
-        """Stop the zygote (its sandbox takes every kernel with it)."""
+        """Stop the zygote (its sandbox takes every kernel with it). Its log is removed when
+        it ran until now (only its imports' warnings are in it), and kept when it died on its
+        own: then the log says why."""
         if self.alive():
             self.process.kill()
             self.process.wait()
+            with contextlib.suppress(FileNotFoundError):
+                os.remove(self.log_file)
 
 
 class ZygoteProcess:
@@ -332,13 +339,19 @@ class ZygoteProcess:
     terminate = kill
 
 
-def start_zygote(preload: list[str], log_file: str) -> Zygote:
+def start_zygote(preload: list[str], log_file: str | None = None) -> Zygote:
     """A zygote in a bubblewrap sandbox of its own, as root there (see the module docstring).
+    Its standard error goes to ``log_file`` (default: a new ``dlmath-zygote-*.log`` in the
+    temporary folder, one per zygote, removed by ``Zygote.close`` unless the zygote died).
 
     Raises ZygoteError where that is not possible (no bubblewrap, not root).
     """
     if os.getuid() != 0 or not sandbox_status().available:
         raise ZygoteError("a zygote needs bubblewrap and root")
+    if log_file is None:
+        handle, log_file = tempfile.mkstemp(prefix=f"dlmath-zygote-{os.getpid()}-",
+                                            suffix=".log")
+        os.close(handle)
     env = base_environment()
     sandbox = bubblewrap_command("bwrap", env, options=["--cap-add", "ALL"], tmp=[], binds=[])
     return Zygote(sandbox, preload, env, log_file)

@@ -230,3 +230,19 @@ def test_kernels_run_the_graders_own_dlmath_whatever_the_environment_points_at(
                           cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stdout + done.stderr
     assert re.search(r"s1\s.*\b10\b", done.stdout), done.stdout
+
+
+def test_a_zygote_leaves_no_log_behind_unless_it_died(zygote) -> None:  # noqa: ANN001
+    healthy = start_zygote(["json"])
+    assert os.path.isfile(healthy.log_file), "a zygote logs to a file of its own"
+    healthy.close()
+    assert not os.path.exists(healthy.log_file), \
+        f"{healthy.log_file} was left in the temporary folder by a zygote that ran fine"
+    died = start_zygote(["json"])
+    died.process.kill()
+    died.process.wait()
+    died.close()
+    try:
+        assert os.path.isfile(died.log_file), "the log of a zygote that died must be kept"
+    finally:
+        os.remove(died.log_file)
