@@ -33,7 +33,8 @@ from nbgrader.api import Gradebook
 
 from dlmath.cli.demo import build_class
 from dlmath.course import assignment_ids, copy_course, open_api, repository_root, tools_on_path
-from dlmath.grading.pipeline import default_workers, read_scores
+from dlmath.grading.executors import default_workers
+from dlmath.grading.pipeline import read_scores
 from dlmath.grading.workers import cell_seconds
 
 SAMPLE_SECONDS = 0.5

@@ -44,12 +44,8 @@ import psutil
 
 from dlmath.cli.demo import build_class
 from dlmath.course import assignment_ids, copy_course, open_api, repository_root, tools_on_path
-from dlmath.grading.pipeline import (
-    check_submission,
-    default_workers,
-    prepare_job,
-    submitted_students,
-)
+from dlmath.grading.executors import default_workers
+from dlmath.grading.pipeline import check_submission, prepare_job, submitted_students
 
 sys.path.insert(0, str(Path(__file__).parent))
 sys.path.insert(0, str(repository_root() / "tests"))

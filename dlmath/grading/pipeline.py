@@ -27,19 +27,18 @@ import hashlib
 import importlib.util
 import json
 import logging
-import multiprocessing
 import os
 import shutil
 import socket
 import uuid
 import warnings
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 from typing import Protocol
 
+import loky
 import nbformat
 from nbconvert.exporters.exporter import ResourcesDict
 from nbgrader.api import Gradebook, MissingEntry
@@ -56,10 +55,10 @@ from traitlets.utils.importstring import import_item
 from dlmath.course import CourseError, check_student_id, write_atomically
 from dlmath.gradebook import SharedEngineGradebook
 from dlmath.grading.cached_execute import CachedExecute
+from dlmath.grading.executors import Workers, default_workers, open_executor
 from dlmath.grading.workers import (
     ExecutionJob,
     ExecutionResult,
-    execute_job,
     execution_key,
     imported_modules,
 )
@@ -361,26 +360,6 @@ def prepare_job(api: NbGraderAPI, course_root: Path, assignment: str, student: s
                         variant=variant)
 
 
-@contextmanager
-def open_executor(workers: int, scheduler: str | None) -> Iterator[cf.Executor]:
-    """Local worker processes, or a Dask cluster's workers when ``scheduler`` is given."""
-    if scheduler:
-        from distributed import Client
-
-        with Client(scheduler, timeout="10s") as client:
-            yield client.get_executor(pure=False)
-        return
-    # "spawn": a worker must not inherit this process's open gradebook or event loop.
-    with cf.ProcessPoolExecutor(max_workers=workers,
-                                mp_context=multiprocessing.get_context("spawn")) as pool:
-        yield pool
-
-
-def default_workers() -> int:
-    """One worker per core available to this process."""
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-
-
 class ProgressReporter(Protocol):
     """What :func:`grade` tells about its progress (``dlmath.cli.progress.Progress`` draws it)."""
 
@@ -486,7 +465,7 @@ def grade(api: NbGraderAPI, course_root: Path, assignments: Iterable[str], *,
             elif job.key in running:
                 followers.setdefault(running[job.key], []).append(sub)
             else:
-                future = executor.submit(execute_job, job)
+                future = executor.submit(job)
                 # Stored as soon as it is done, so an interruption keeps finished work.
                 future.add_done_callback(partial(_store, state))
                 pending[future] = sub
@@ -501,7 +480,7 @@ def grade(api: NbGraderAPI, course_root: Path, assignments: Iterable[str], *,
             state.record(results[sub], digests[sub])
             progress.step(" ".join(sub))
 
-        for sub, execution in _completed(ready, pending, followers, state):
+        for sub, execution in _completed(ready, pending, followers, state, executor):
             writing[writer.submit(sub, execution, *checked[sub])] = sub
             for future in [f for f in writing if f.done()]:
                 written(future)
@@ -519,28 +498,38 @@ def _store(state: GradingState, future: cf.Future) -> None:
 def _completed(ready: list[tuple[tuple[str, str], ExecutionResult | None]],
                pending: dict[cf.Future, tuple[str, str]],
                followers: dict[cf.Future, list[tuple[str, str]]], state: GradingState,
-               ) -> Iterator[tuple[tuple[str, str], ExecutionResult | None]]:
+               workers: Workers) -> Iterator[tuple[tuple[str, str], ExecutionResult | None]]:
     """Submissions whose notebook is executed and stored, as soon as each is.
 
-    A job whose worker failed yields ``None``: autograde then executes the notebook itself.
-    The ``followers`` of a job (same code) come right after it, with ``None``: their notebook
-    is in the store by then (or, if the job failed, autograde executes it).
+    A job whose worker failed is tried again where ``workers`` retry it (a local worker that
+    died); otherwise it yields ``None``: autograde then executes the notebook itself. The
+    ``followers`` of a job (same code) come right after it, with ``None``: their notebook is
+    in the store by then (or, if the job failed, autograde executes it).
     """
     yield from ready
-    for future in cf.as_completed(pending):
-        sub = pending[future]
-        try:
-            result = future.result()
-        except Exception as error:  # noqa: BLE001 - the autograde step executes it and reports
-            logging.getLogger("dlmath").warning(
-                "a worker could not execute %s of %s (%s: %s); executing it here instead",
-                sub[0], sub[1], type(error).__name__, error)
-            yield sub, None
-        else:
-            state.store_result(result)  # the done-callback may not have run yet
-            yield sub, result
-        for follower in followers.get(future, []):
-            yield follower, None
+    waiting = set(pending)
+    while waiting:
+        done, waiting = cf.wait(waiting, return_when=cf.FIRST_COMPLETED)
+        for future in done:
+            sub = pending.pop(future)
+            try:
+                result = future.result()
+            except Exception as error:  # noqa: BLE001 - the autograde step executes it and reports
+                again = workers.retry(future, error)
+                if again is not None:
+                    again.add_done_callback(partial(_store, state))
+                    pending[again], followers[again] = sub, followers.pop(future, [])
+                    waiting.add(again)
+                    continue
+                logging.getLogger("dlmath").warning(
+                    "a worker could not execute %s of %s (%s: %s); executing it here instead",
+                    sub[0], sub[1], type(error).__name__, str(error).splitlines()[0])
+                yield sub, None
+            else:
+                state.store_result(result)  # the done-callback may not have run yet
+                yield sub, result
+            for follower in followers.pop(future, []):
+                yield follower, None
 
 
 def check_writers(db_url: str, writers: int) -> None:
@@ -581,14 +570,14 @@ class _Writers:
     def __init__(self, api: NbGraderAPI, state: GradingState, staging: Path,
                  count: int) -> None:
         self.staging = staging
-        self.pool: cf.ProcessPoolExecutor | None = None
+        self.pool: loky.ProcessPoolExecutor | None = None
         self.local: _Autograder | None = None
+        self.queued: list[cf.Future] = []
         if count == 1:
             self.local = _Autograder(api, state, staging)
-        else:
-            self.pool = cf.ProcessPoolExecutor(
-                max_workers=count, mp_context=multiprocessing.get_context("spawn"),
-                initializer=_start_writer,
+        else:  # loky: see open_executor (a pool whose process died must not hang the run)
+            self.pool = loky.ProcessPoolExecutor(
+                max_workers=count, initializer=_start_writer,
                 initargs=(api.config, api.coursedir.root, str(staging)))
 
     def __enter__(self) -> _Writers:
@@ -596,7 +585,9 @@ class _Writers:
 
     def __exit__(self, *exc_info: object) -> None:
         if self.pool is not None:
-            self.pool.shutdown(cancel_futures=True)
+            for future in self.queued:  # after an error, writes not started yet are dropped
+                future.cancel()
+            self.pool.shutdown(wait=True)
         shutil.rmtree(self.staging, ignore_errors=True)
 
     def submit(self, sub: tuple[str, str], execution: ExecutionResult | None,
@@ -609,7 +600,8 @@ class _Writers:
         future: cf.Future = cf.Future()
         try:
             if self.pool is not None:
-                return self.pool.submit(_write, *sub, execution, notebook, findings)
+                self.queued.append(self.pool.submit(_write, *sub, execution, notebook, findings))
+                return self.queued[-1]
             future.set_result(self.local(*sub, execution, notebook, findings))
         except Exception as error:  # noqa: BLE001 - reported for this submission by _written
             # (a writer process that died breaks the pool: every later write fails alike,

@@ -1,16 +1,24 @@
-"""The grading pipeline: skipping unchanged work, resuming after an interruption."""
+"""The grading pipeline: skipping unchanged work, resuming after an interruption, replacing a
+worker that died."""
 
 from __future__ import annotations
 
+import os
 import shutil
+import signal
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
 
 import pytest
 
 import dlmath.grading.pipeline
 from dlmath.course import copy_course, open_api, repository_root
+from dlmath.grading.executors import LocalWorkers
 from dlmath.grading.pipeline import grade
+from dlmath.grading.workers import ExecutionJob, ExecutionResult, execute_job
 from grader_tests.students import load_variants, write_submission
 
 ASSIGNMENT = "ex1_ill_conditioned_gd"
@@ -180,8 +188,35 @@ def test_a_broken_writer_pool_fails_each_write_by_name_and_the_run_goes_on() -> 
             raise BrokenProcessPool("A child process terminated abruptly")
 
     writers = _Writers.__new__(_Writers)
-    writers.pool, writers.local = BrokenPool(), None
+    writers.pool, writers.local, writers.queued = BrokenPool(), None, []
     found = [Finding("submission", "notebook", "graded ex1 (1).ipynb (renamed)")]
     future = writers.submit(("ex1", "alice"), None, Path("ex1.ipynb"), found)
     result = _written(future, "ex1", "alice", found)
     assert not result.ok and "BrokenProcessPool" in result.error and result.findings == found
+
+
+def _dies_once_then_executes(marker: str, job: ExecutionJob) -> ExecutionResult:
+    if not os.path.exists(marker):  # the first job kills its worker (as the OOM killer would)
+        Path(marker).touch()
+        os.kill(os.getpid(), signal.SIGKILL)
+    return execute_job(job)
+
+
+def test_a_worker_that_dies_is_replaced_and_every_notebook_still_runs_on_workers(
+        course: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    marker = tmp_path / "a worker died"
+
+    @contextmanager
+    def dying_workers(workers: int, scheduler: str | None) -> Iterator[LocalWorkers]:
+        local = LocalWorkers(workers, run=partial(_dies_once_then_executes, str(marker)))
+        try:
+            yield local
+        finally:
+            local.shutdown()
+
+    monkeypatch.setattr(dlmath.grading.pipeline, "open_executor", dying_workers)
+    results = grade(open_api(course), course, [ASSIGNMENT], workers=2)
+    assert marker.exists(), "no worker died: the test did not test anything"
+    assert scores(results) == {"reference": 10, "blank": 0, "steps_off_by_one": 8}
+    in_process = [r.student for r in results if not r.executed_by]
+    assert not in_process, f"{in_process} ran in the grading process, not on new workers"

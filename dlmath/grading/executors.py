@@ -1,0 +1,114 @@
+"""Where the grading pipeline's notebooks execute: local worker processes, or a Dask cluster.
+
+Both take an ``ExecutionJob`` and give a future of its ``ExecutionResult``. A local worker
+that dies (killed, out of memory) breaks its pool: every job the pool still held fails with
+``BrokenProcessPool``. ``LocalWorkers.retry`` then starts new workers, at most
+``MAX_RESTARTS`` times in a run, and runs those jobs again there. A Dask cluster needs no
+such help: its scheduler already runs the tasks of a worker that died on another one.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import logging
+import os
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Protocol
+
+import loky
+
+from dlmath.grading.workers import ExecutionJob, ExecutionResult, execute_job
+
+MAX_RESTARTS = 3
+
+Run = Callable[[ExecutionJob], ExecutionResult]
+
+
+class Workers(Protocol):
+    """Executes jobs; ``retry`` gives a failed job another chance where one is due."""
+
+    def submit(self, job: ExecutionJob) -> cf.Future:
+        """Start ``job``: a future of its ``ExecutionResult``."""
+
+    def retry(self, future: cf.Future, error: BaseException) -> cf.Future | None:
+        """A new future for the job of ``future``, which failed with ``error``, or None."""
+
+
+class LocalWorkers:
+    """``workers`` processes on this machine (loky's pool; see ``open_executor``); a pool
+    broken by a worker's death is replaced up to ``MAX_RESTARTS`` times."""
+
+    def __init__(self, workers: int, run: Run = execute_job) -> None:
+        self.workers, self.run = workers, run
+        self.pool = loky.ProcessPoolExecutor(max_workers=workers)
+        self.restarts = 0
+        self._jobs: dict[cf.Future, tuple[ExecutionJob, int]] = {}  # job, pool generation
+
+    def submit(self, job: ExecutionJob) -> cf.Future:
+        """Start ``job`` on the current pool."""
+        future = self.pool.submit(self.run, job)
+        self._jobs[future] = (job, self.restarts)
+        return future
+
+    def retry(self, future: cf.Future, error: BaseException) -> cf.Future | None:
+        """Run the job again on new workers when ``error`` is its pool breaking (the first
+        such failure of a pool replaces it); None for any other failure, or once the
+        restarts are used up."""
+        job, generation = self._jobs.pop(future)
+        if not isinstance(error, cf.process.BrokenProcessPool):
+            return None
+        if generation == self.restarts:  # the current pool broke: replace it
+            if self.restarts == MAX_RESTARTS:
+                return None
+            self.pool.shutdown(wait=False, kill_workers=True)
+            self.restarts += 1
+            self.pool = loky.ProcessPoolExecutor(max_workers=self.workers)
+            logging.getLogger("dlmath").warning(
+                "a worker process died (%s); started %d new ones for the notebooks not "
+                "executed yet (restart %d of at most %d)", str(error).splitlines()[0],
+                self.workers, self.restarts, MAX_RESTARTS)
+        return self.submit(job)
+
+    def shutdown(self) -> None:
+        """Stop the workers once their jobs are done."""
+        self.pool.shutdown(wait=True)
+
+
+class DaskWorkers:
+    """The workers of the Dask cluster an ``executor`` of its client submits to."""
+
+    def __init__(self, executor: cf.Executor) -> None:
+        self.executor = executor
+
+    def submit(self, job: ExecutionJob) -> cf.Future:
+        """Start ``job`` on the cluster."""
+        return self.executor.submit(execute_job, job)
+
+    def retry(self, future: cf.Future, error: BaseException) -> None:
+        """None: the scheduler has already rescheduled what a dead worker held."""
+        return None
+
+
+@contextmanager
+def open_executor(workers: int, scheduler: str | None) -> Iterator[Workers]:
+    """``workers`` local processes, or the workers of the Dask cluster at ``scheduler``."""
+    if scheduler:
+        from distributed import Client
+
+        with Client(scheduler, timeout="10s") as client:
+            yield DaskWorkers(client.get_executor(pure=False))
+        return
+    # loky, not concurrent.futures: when a worker dies, Python 3.11's pool hangs for ever in
+    # its shutdown. loky's workers start fresh too (not forked: a worker must not inherit this
+    # process's open gradebook or event loop).
+    local = LocalWorkers(workers)
+    try:
+        yield local
+    finally:
+        local.shutdown()
+
+
+def default_workers() -> int:
+    """One worker per core available to this process."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
