@@ -65,14 +65,22 @@ class LocalWorkers:
             self.restarts += 1
             self.pool = loky.ProcessPoolExecutor(max_workers=self.workers)
             logging.getLogger("dlmath").warning(
-                "a worker process died (%s); started %d new ones for the notebooks not "
-                "executed yet (restart %d of at most %d)", str(error).splitlines()[0],
-                self.workers, self.restarts, MAX_RESTARTS)
+                "a worker process died (%s: killed, out of memory or crashed); started %d new "
+                "ones for the notebooks not executed yet (restart %d of at most %d)",
+                _how_it_ended(error), self.workers, self.restarts, MAX_RESTARTS)
         return self.submit(job)
 
     def shutdown(self) -> None:
         """Stop the workers once their jobs are done."""
         self.pool.shutdown(wait=True)
+
+
+def _how_it_ended(error: BaseException) -> str:
+    """The exit codes loky reports for a broken pool ("exit codes {SIGKILL(-9)}"), or its
+    first line."""
+    lines = str(error).splitlines() or [type(error).__name__]
+    said = [line for line in lines if "exit codes of the workers are" in line]
+    return "exit codes " + said[0].split(" are ", 1)[1] if said else lines[0]
 
 
 class DaskWorkers:

@@ -39,7 +39,8 @@ def _error_of(future: cf.Future) -> BaseException:
     return raised.value
 
 
-def test_a_pool_whose_worker_died_is_replaced_and_the_job_runs_again(tmp_path: Path) -> None:
+def test_a_pool_whose_worker_died_is_replaced_and_the_job_runs_again(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     workers = LocalWorkers(1, run=partial(_dies_once, str(tmp_path / "died")))
     try:
         first = workers.submit(21)
@@ -49,6 +50,8 @@ def test_a_pool_whose_worker_died_is_replaced_and_the_job_runs_again(tmp_path: P
         assert again is not None, "a job whose worker died must be run again"
         assert again.result(timeout=WAIT) == 42
         assert workers.restarts == 1
+        assert "a worker process died (exit codes {SIGKILL(-9)}" in caplog.text, \
+            f"the warning should say how the worker ended; got {caplog.text!r}"
     finally:
         workers.shutdown()
 
