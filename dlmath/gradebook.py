@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -79,15 +80,17 @@ class SharedEngineGradebook(Gradebook):
 
 
 _ENGINES: dict[str, Engine] = {}
+_ENGINES_LOCK = threading.Lock()  # a server's threads may open gradebooks at once
 
 
 def _shared_engine(db_url: str) -> Engine:
-    engine = _ENGINES.get(db_url)
-    if engine is None:
-        pooling = ({"poolclass": NullPool} if make_url(db_url).get_backend_name() == "sqlite"
-                   else {"pool_pre_ping": True})
-        engine = _ENGINES[db_url] = create_engine(db_url, future=True, **pooling)
-    return engine
+    with _ENGINES_LOCK:
+        engine = _ENGINES.get(db_url)
+        if engine is None:
+            pooling = ({"poolclass": NullPool} if make_url(db_url).get_backend_name() == "sqlite"
+                       else {"pool_pre_ping": True})
+            engine = _ENGINES[db_url] = create_engine(db_url, future=True, **pooling)
+        return engine
 
 
 def _forget_engines_after_fork() -> None:

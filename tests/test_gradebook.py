@@ -144,7 +144,11 @@ def test_a_forked_child_makes_its_own_engine(tmp_path: Path) -> None:
         parent = gradebook.engine
     child = os.fork()
     if child == 0:  # the parent's pooled connections are not the child's to use or close
-        with SharedEngineGradebook(url) as gradebook:
-            os._exit(0 if gradebook.engine is not parent else 1)
+        status = 2  # whatever happens in the child, it must not go on running the tests
+        try:
+            with SharedEngineGradebook(url) as gradebook:
+                status = 0 if gradebook.engine is not parent else 1
+        finally:
+            os._exit(status)
     _, status = os.waitpid(child, 0)
     assert os.waitstatus_to_exitcode(status) == 0, "the child used the parent's engine"

@@ -17,6 +17,7 @@ from contextlib import contextmanager
 from typing import Protocol
 
 import loky
+from loky.process_executor import TerminatedWorkerError
 
 from dlmath.grading.workers import ExecutionJob, ExecutionResult, execute_job
 
@@ -43,20 +44,34 @@ class LocalWorkers:
         self.workers, self.run = workers, run
         self.pool = loky.ProcessPoolExecutor(max_workers=workers)
         self.restarts = 0
-        self._jobs: dict[cf.Future, tuple[ExecutionJob, int]] = {}  # job, pool generation
+        # Each unfinished job and the pool generation (restarts so far) it was given to; a
+        # job that succeeded is dropped, with the notebook and files it carries.
+        self._jobs: dict[cf.Future, tuple[ExecutionJob, int]] = {}
 
     def submit(self, job: ExecutionJob) -> cf.Future:
-        """Start ``job`` on the current pool."""
-        future = self.pool.submit(self.run, job)
+        """Start ``job`` on the current pool. Never raises: when that pool is broken already
+        (a worker died since the last job), the future fails with the pool's error, and
+        ``retry`` replaces the pool."""
+        try:
+            future = self.pool.submit(self.run, job)
+        except cf.process.BrokenProcessPool as broken:
+            future = cf.Future()
+            future.set_exception(broken)
         self._jobs[future] = (job, self.restarts)
+        future.add_done_callback(self._forget_if_done)
         return future
 
+    def _forget_if_done(self, future: cf.Future) -> None:
+        if not future.cancelled() and future.exception() is None:
+            self._jobs.pop(future, None)
+
     def retry(self, future: cf.Future, error: BaseException) -> cf.Future | None:
-        """Run the job again on new workers when ``error`` is its pool breaking (the first
-        such failure of a pool replaces it); None for any other failure, or once the
-        restarts are used up."""
+        """Run the job again on new workers when ``error`` is a worker's death (the first
+        such failure of a pool replaces it); None for any other failure (the job's own, or
+        one that would fail again: loky's BrokenProcessPool for a job it cannot unpickle),
+        or once the restarts are used up."""
         job, generation = self._jobs.pop(future)
-        if not isinstance(error, cf.process.BrokenProcessPool):
+        if not isinstance(error, TerminatedWorkerError):
             return None
         if generation == self.restarts:  # the current pool broke: replace it
             if self.restarts == MAX_RESTARTS:
@@ -70,17 +85,23 @@ class LocalWorkers:
                 _how_it_ended(error), self.workers, self.restarts, MAX_RESTARTS)
         return self.submit(job)
 
-    def shutdown(self) -> None:
-        """Stop the workers once their jobs are done."""
-        self.pool.shutdown(wait=True)
+    def shutdown(self, *, stop_now: bool = False) -> None:
+        """Stop the workers once their jobs are done, or ``stop_now``: queued jobs are
+        dropped and running ones killed (after an error or Ctrl-C, not to wait for them)."""
+        self.pool.shutdown(wait=True, kill_workers=stop_now)
 
 
 def _how_it_ended(error: BaseException) -> str:
     """The exit codes loky reports for a broken pool ("exit codes {SIGKILL(-9)}"), or its
     first line."""
-    lines = str(error).splitlines() or [type(error).__name__]
-    said = [line for line in lines if "exit codes of the workers are" in line]
-    return "exit codes " + said[0].split(" are ", 1)[1] if said else lines[0]
+    said = [line for line in str(error).splitlines() if "exit codes of the workers are" in line]
+    return "exit codes " + said[0].split(" are ", 1)[1] if said else first_line(error)
+
+
+def first_line(error: BaseException) -> str:
+    """The first line of ``error``'s message, or its type's name when it has none
+    (``MemoryError()``)."""
+    return (str(error).splitlines() or [type(error).__name__])[0]
 
 
 class DaskWorkers:
@@ -113,8 +134,10 @@ def open_executor(workers: int, scheduler: str | None) -> Iterator[Workers]:
     local = LocalWorkers(workers)
     try:
         yield local
-    finally:
-        local.shutdown()
+    except BaseException:
+        local.shutdown(stop_now=True)
+        raise
+    local.shutdown()
 
 
 def default_workers() -> int:

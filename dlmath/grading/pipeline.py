@@ -55,7 +55,7 @@ from traitlets.utils.importstring import import_item
 from dlmath.course import CourseError, check_student_id, write_atomically
 from dlmath.gradebook import SharedEngineGradebook
 from dlmath.grading.cached_execute import CachedExecute
-from dlmath.grading.executors import Workers, default_workers, open_executor
+from dlmath.grading.executors import Workers, default_workers, first_line, open_executor
 from dlmath.grading.workers import (
     ExecutionJob,
     ExecutionResult,
@@ -523,7 +523,7 @@ def _completed(ready: list[tuple[tuple[str, str], ExecutionResult | None]],
                     continue
                 logging.getLogger("dlmath").warning(
                     "a worker could not execute %s of %s (%s: %s); executing it here instead",
-                    sub[0], sub[1], type(error).__name__, str(error).splitlines()[0])
+                    sub[0], sub[1], type(error).__name__, first_line(error))
                 yield sub, None
             else:
                 state.store_result(result)  # the done-callback may not have run yet
@@ -572,7 +572,7 @@ class _Writers:
         self.staging = staging
         self.pool: loky.ProcessPoolExecutor | None = None
         self.local: _Autograder | None = None
-        self.queued: list[cf.Future] = []
+        self.queued: set[cf.Future] = set()  # writes not done yet
         if count == 1:
             self.local = _Autograder(api, state, staging)
         else:  # loky: see open_executor (a pool whose process died must not hang the run)
@@ -585,7 +585,7 @@ class _Writers:
 
     def __exit__(self, *exc_info: object) -> None:
         if self.pool is not None:
-            for future in self.queued:  # after an error, writes not started yet are dropped
+            for future in list(self.queued):  # after an error: drop those not started
                 future.cancel()
             self.pool.shutdown(wait=True)
         shutil.rmtree(self.staging, ignore_errors=True)
@@ -600,8 +600,10 @@ class _Writers:
         future: cf.Future = cf.Future()
         try:
             if self.pool is not None:
-                self.queued.append(self.pool.submit(_write, *sub, execution, notebook, findings))
-                return self.queued[-1]
+                queued = self.pool.submit(_write, *sub, execution, notebook, findings)
+                self.queued.add(queued)
+                queued.add_done_callback(self.queued.discard)
+                return queued
             future.set_result(self.local(*sub, execution, notebook, findings))
         except Exception as error:  # noqa: BLE001 - reported for this submission by _written
             # (a writer process that died breaks the pool: every later write fails alike,

@@ -212,9 +212,9 @@ class Zygote:
     """A running zygote sandbox and the kernels it forked."""
 
     def __init__(self, sandbox: list[str], preload: list[str], env: dict[str, str],
-                 log_file: str) -> None:
+                 log_file: str, remove_log: bool = False) -> None:
         settings = {"preload": preload, "env": env}
-        self.log_file = log_file
+        self.log_file, self.remove_log = log_file, remove_log
         with open(log_file, "ab") as log:
             self.process = subprocess.Popen(
                 [*sandbox, sys.executable, "-m", "dlmath.sandbox.zygote", json.dumps(settings)],
@@ -292,14 +292,15 @@ class Zygote:
             self._send({"kill": name})
 
     def close(self) -> None:
-        """Stop the zygote (its sandbox takes every kernel with it). Its log is removed when
-        it ran until now (only its imports' warnings are in it), and kept when it died on its
-        own: then the log says why."""
+        """Stop the zygote (its sandbox takes every kernel with it). A log of its own
+        (``remove_log``) is removed when it ran until now (only its imports' warnings are in
+        it), and kept when it died on its own: then the log says why."""
         if self.alive():
             self.process.kill()
             self.process.wait()
-            with contextlib.suppress(FileNotFoundError):
-                os.remove(self.log_file)
+            if self.remove_log:
+                with contextlib.suppress(FileNotFoundError):
+                    os.remove(self.log_file)
 
 
 class ZygoteProcess:
@@ -342,19 +343,21 @@ class ZygoteProcess:
 def start_zygote(preload: list[str], log_file: str | None = None) -> Zygote:
     """A zygote in a bubblewrap sandbox of its own, as root there (see the module docstring).
     Its standard error goes to ``log_file`` (default: a new ``dlmath-zygote-*.log`` in the
-    temporary folder, one per zygote, removed by ``Zygote.close`` unless the zygote died).
+    temporary folder, one per zygote, removed by ``Zygote.close`` unless the zygote died; a
+    ``log_file`` given is the caller's, never removed).
 
     Raises ZygoteError where that is not possible (no bubblewrap, not root).
     """
     if os.getuid() != 0 or not sandbox_status().available:
         raise ZygoteError("a zygote needs bubblewrap and root")
+    own_log = log_file is None
     if log_file is None:
         handle, log_file = tempfile.mkstemp(prefix=f"dlmath-zygote-{os.getpid()}-",
                                             suffix=".log")
         os.close(handle)
     env = base_environment()
     sandbox = bubblewrap_command("bwrap", env, options=["--cap-add", "ALL"], tmp=[], binds=[])
-    return Zygote(sandbox, preload, env, log_file)
+    return Zygote(sandbox, preload, env, log_file, remove_log=own_log)
 
 
 if __name__ == "__main__":

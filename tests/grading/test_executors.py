@@ -6,6 +6,7 @@ from __future__ import annotations
 import concurrent.futures as cf
 import os
 import signal
+import time
 from functools import partial
 from pathlib import Path
 
@@ -27,6 +28,11 @@ def _dies_once(marker: str, value: int) -> int:
 def _always_dies(value: int) -> int:
     os.kill(os.getpid(), signal.SIGKILL)
     return value
+
+
+def _sleeps(seconds: int) -> int:
+    time.sleep(seconds)
+    return seconds
 
 
 def _fails(value: int) -> int:
@@ -79,3 +85,35 @@ def test_a_job_that_fails_by_itself_is_not_retried() -> None:
         assert workers.restarts == 0
     finally:
         workers.shutdown()
+
+
+def test_a_job_of_a_broken_pool_given_to_a_replacement_that_broke_too_is_not_lost() -> None:
+    """Two jobs fail with the first pool; the first is retried and its new pool breaks too;
+    the second, retried after that, must get a future (not an exception out of ``retry``)
+    and, once the restarts are used up, come back as None (autograde executes it)."""
+    workers = LocalWorkers(1, run=_always_dies)
+    try:
+        first, second = workers.submit(1), workers.submit(2)
+        again = workers.retry(first, _error_of(first))
+        assert again is not None
+        _error_of(again)  # the replacement pool broke as well
+        future: cf.Future | None = workers.retry(second, _error_of(second))
+        tries = 0
+        while future is not None:
+            tries += 1
+            assert tries <= MAX_RESTARTS + 1, "retried beyond the restarts"
+            future = workers.retry(future, _error_of(future))
+        assert workers.restarts == MAX_RESTARTS
+    finally:
+        workers.shutdown()
+
+
+def test_stopping_now_does_not_wait_for_running_jobs() -> None:
+    workers = LocalWorkers(1, run=_sleeps)
+    running = workers.submit(600)
+    queued = workers.submit(600)
+    workers.shutdown(stop_now=True)  # after Ctrl-C: without stop_now this waits 20 minutes
+    for future in (running, queued):
+        assert future.done(), "shutdown(stop_now=True) left a job running"
+        assert future.cancelled() or future.exception() is not None, \
+            f"a job stopped at shutdown must not look finished: {future.result()}"

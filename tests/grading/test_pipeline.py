@@ -188,7 +188,7 @@ def test_a_broken_writer_pool_fails_each_write_by_name_and_the_run_goes_on() -> 
             raise BrokenProcessPool("A child process terminated abruptly")
 
     writers = _Writers.__new__(_Writers)
-    writers.pool, writers.local, writers.queued = BrokenPool(), None, []
+    writers.pool, writers.local, writers.queued = BrokenPool(), None, set()
     found = [Finding("submission", "notebook", "graded ex1 (1).ipynb (renamed)")]
     future = writers.submit(("ex1", "alice"), None, Path("ex1.ipynb"), found)
     result = _written(future, "ex1", "alice", found)
@@ -220,3 +220,20 @@ def test_a_worker_that_dies_is_replaced_and_every_notebook_still_runs_on_workers
     assert scores(results) == {"reference": 10, "blank": 0, "steps_off_by_one": 8}
     in_process = [r.student for r in results if not r.executed_by]
     assert not in_process, f"{in_process} ran in the grading process, not on new workers"
+
+
+def test_a_worker_error_without_a_message_sends_the_notebook_to_autograde(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    from concurrent.futures import Future
+
+    from dlmath.grading.pipeline import GradingState, _completed
+
+    class NoRetry:
+        def retry(self, future: Future, error: BaseException) -> None:
+            return None
+
+    failed: Future = Future()
+    failed.set_exception(MemoryError())  # str(MemoryError()) == ""
+    got = list(_completed([], {failed: ("ex1", "alice")}, {}, GradingState(tmp_path), NoRetry()))
+    assert got == [(("ex1", "alice"), None)], f"expected alice's notebook for autograde, got {got}"
+    assert "(MemoryError: MemoryError)" in caplog.text, f"the warning was {caplog.text!r}"

@@ -232,7 +232,7 @@ def test_kernels_run_the_graders_own_dlmath_whatever_the_environment_points_at(
     assert re.search(r"s1\s.*\b10\b", done.stdout), done.stdout
 
 
-def test_a_zygote_leaves_no_log_behind_unless_it_died(zygote) -> None:  # noqa: ANN001
+def test_a_zygote_leaves_no_log_behind_unless_it_died(zygote, tmp_path: Path) -> None:  # noqa: ANN001
     healthy = start_zygote(["json"])
     assert os.path.isfile(healthy.log_file), "a zygote logs to a file of its own"
     healthy.close()
@@ -246,3 +246,6 @@ def test_a_zygote_leaves_no_log_behind_unless_it_died(zygote) -> None:  # noqa: 
         assert os.path.isfile(died.log_file), "the log of a zygote that died must be kept"
     finally:
         os.remove(died.log_file)
+    given = start_zygote(["json"], str(tmp_path / "mine.log"))
+    given.close()
+    assert (tmp_path / "mine.log").is_file(), "a log file the caller named is the caller's"
