@@ -2,7 +2,7 @@
 
 Both take an ``ExecutionJob`` and give a future of its ``ExecutionResult``. A local worker
 that dies (killed, out of memory) breaks its pool: every job the pool still held fails with
-``BrokenProcessPool``. ``LocalWorkers.retry`` then starts new workers, at most
+loky's ``TerminatedWorkerError``. ``LocalWorkers.retry`` then starts new workers, at most
 ``MAX_RESTARTS`` times in a run, and runs those jobs again there. A Dask cluster needs no
 such help: its scheduler already runs the tasks of a worker that died on another one.
 """
