@@ -31,11 +31,16 @@ BATCH_ROWS = 1000
 ALEMBIC_VERSION = "alembic_version"
 
 
+def is_sqlite(url: str) -> bool:
+    """Whether ``url`` is a SQLite gradebook (a file that one process writes at a time)
+    rather than a database server."""
+    return make_url(url).get_backend_name() == "sqlite"
+
+
 def sqlite_file_missing(url: str) -> bool:
     """Whether ``url`` is a SQLite gradebook whose file does not exist (opening it, as
     nbgrader's ``Gradebook`` does, would create an empty one)."""
-    location = make_url(url)
-    return location.get_backend_name() == "sqlite" and not Path(location.database or "").is_file()
+    return is_sqlite(url) and not Path(make_url(url).database or "").is_file()
 
 
 def existing_gradebook(course_root: Path) -> str | None:
@@ -87,8 +92,7 @@ def _shared_engine(db_url: str) -> Engine:
     with _ENGINES_LOCK:
         engine = _ENGINES.get(db_url)
         if engine is None:
-            pooling = ({"poolclass": NullPool} if make_url(db_url).get_backend_name() == "sqlite"
-                       else {"pool_pre_ping": True})
+            pooling = {"poolclass": NullPool} if is_sqlite(db_url) else {"pool_pre_ping": True}
             engine = _ENGINES[db_url] = create_engine(db_url, future=True, **pooling)
         return engine
 

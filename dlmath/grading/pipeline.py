@@ -47,13 +47,12 @@ from nbgrader.converters import Autograde
 from nbgrader.coursedir import CourseDirectory
 from nbgrader.preprocessors import CheckCellMetadata
 from nbgrader.utils import find_all_files
-from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SAWarning
 from traitlets.config import Config
 from traitlets.utils.importstring import import_item
 
 from dlmath.course import CourseError, check_student_id, write_atomically
-from dlmath.gradebook import SharedEngineGradebook
+from dlmath.gradebook import SharedEngineGradebook, is_sqlite
 from dlmath.grading.cached_execute import CachedExecute
 from dlmath.grading.executors import Workers, default_workers, first_line, open_executor
 from dlmath.grading.workers import (
@@ -540,7 +539,7 @@ def check_writers(db_url: str, writers: int) -> None:
     """
     if writers < 1:
         raise CourseError(f"--writers must be at least 1, got {writers}")
-    if writers > 1 and make_url(db_url).get_backend_name() == "sqlite":
+    if writers > 1 and is_sqlite(db_url):
         raise CourseError(
             f"--writers {writers} needs a database server: this gradebook is SQLite, which "
             "lets one process write at a time. Grade with one writer, or move the gradebook "
